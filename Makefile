@@ -1,0 +1,64 @@
+# VCP Platform entry points. `make demo` and `make test` need nothing but Python 3.11 and apt.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# Real services for tests and benchmarks (scripts/services.sh starts them when none answer).
+TEST_DATABASE_URL ?= postgres://vcp:vcp@127.0.0.1:5432/vcp
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+DEMO_STOCKS ?= 300
+DEMO_DAYS ?= 750
+DEMO_SEED ?= 7
+DEMO_ENV := DEBUG=1 VCP_LOG_TO_FILE=0
+
+.PHONY: help venv demo demo-data serve test lint typecheck bench docs-openapi clean
+
+help:
+	@echo "make demo   - install, build a synthetic market on SQLite and serve http://127.0.0.1:8000"
+	@echo "make test   - run the test suite against real PostgreSQL and Redis (started if needed)"
+	@echo "make lint   - ruff and mypy"
+	@echo "make bench  - run the benchmarks in bench/ (prints figures)"
+
+$(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
+	  echo "python venv is missing: installing Debian's python3-venv"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements/dev.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo-data: venv
+	$(DEMO_ENV) $(PY) manage.py migrate --noinput
+	$(DEMO_ENV) $(PY) manage.py generate_market --stocks $(DEMO_STOCKS) --days $(DEMO_DAYS) --seed $(DEMO_SEED)
+	$(DEMO_ENV) $(PY) manage.py demo_user
+
+demo: demo-data
+	@echo "Serving http://127.0.0.1:8000/admin/  (Ctrl-C to stop)"
+	$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+
+serve: venv
+	$(VENV)/bin/gunicorn -c deploy/gunicorn.conf.py vcp_platform.wsgi:application
+
+test: venv
+	scripts/services.sh
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+	  $(PY) -m pytest --create-db --cov --cov-report=term $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DEBUG=1 $(VENV)/bin/mypy .
+
+bench: venv
+	scripts/services.sh
+	@for b in bench/*.py; do echo "== $$b"; DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf var/ .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* htmlcov

@@ -1,0 +1,149 @@
+"""The panel: a market's daily bars as wide numpy arrays, the input of every pure computation.
+
+Every price array is shaped ``(T dates, N stocks)``, float64, NaN where a stock has no bar that
+day. Dates are the market's trading dates in ascending order (the union over all stocks), so
+"the next trading day" is simply the next row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import ClassVar
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+FloatArray = npt.NDArray[np.float64]
+
+PANEL_FIELDS: tuple[str, ...] = ("open", "high", "low", "close", "prev_close", "volume", "trades")
+LONG_COLUMNS: tuple[str, ...] = ("symbol", "date", *PANEL_FIELDS)
+
+
+@dataclass(frozen=True)
+class Panel:
+    dates: npt.NDArray[np.datetime64]  # (T,) datetime64[D]
+    symbols: npt.NDArray[np.object_]  # (N,) str
+    open: FloatArray
+    high: FloatArray
+    low: FloatArray
+    close: FloatArray
+    prev_close: FloatArray
+    volume: FloatArray
+    trades: FloatArray
+    series: npt.NDArray[np.object_] = field(default_factory=lambda: np.array([], dtype=object))  # (N,)
+    instrument_ids: npt.NDArray[np.int64] = field(default_factory=lambda: np.array([], dtype=np.int64))
+    known_band: FloatArray = field(default_factory=lambda: np.array([], dtype=np.float64))  # (N,), NaN=infer
+
+    fields: ClassVar[tuple[str, ...]] = PANEL_FIELDS
+
+    def __post_init__(self) -> None:
+        t_len, n_len = len(self.dates), len(self.symbols)
+        for name in PANEL_FIELDS:
+            arr = getattr(self, name)
+            if arr.shape != (t_len, n_len):
+                raise ValueError(f"panel field {name} has shape {arr.shape}, expected {(t_len, n_len)}")
+        # Optional per-stock columns default to "unknown" of the right length.
+        if len(self.series) != n_len:
+            object.__setattr__(self, "series", np.array([""] * n_len, dtype=object))
+        if len(self.instrument_ids) != n_len:
+            object.__setattr__(self, "instrument_ids", np.full(n_len, -1, dtype=np.int64))
+        if len(self.known_band) != n_len:
+            object.__setattr__(self, "known_band", np.full(n_len, np.nan))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self.dates), len(self.symbols))
+
+    @property
+    def has_bar(self) -> npt.NDArray[np.bool_]:
+        return ~np.isnan(self.close)
+
+    def until(self, last_date: np.datetime64 | str) -> Panel:
+        """The panel truncated after ``last_date`` (inclusive): what was known on that evening."""
+        cut = int(np.searchsorted(self.dates, np.datetime64(last_date, "D"), side="right"))
+        return replace(self, dates=self.dates[:cut], **{f: getattr(self, f)[:cut] for f in PANEL_FIELDS})
+
+    def between(self, first_date: np.datetime64 | str, last_date: np.datetime64 | str) -> Panel:
+        lo = int(np.searchsorted(self.dates, np.datetime64(first_date, "D"), side="left"))
+        hi = int(np.searchsorted(self.dates, np.datetime64(last_date, "D"), side="right"))
+        return replace(self, dates=self.dates[lo:hi], **{f: getattr(self, f)[lo:hi] for f in PANEL_FIELDS})
+
+    def take(self, columns: npt.ArrayLike) -> Panel:
+        """A panel of a subset of stocks (indices or a boolean mask over N)."""
+        idx = np.asarray(columns)
+        return replace(
+            self,
+            symbols=self.symbols[idx],
+            series=self.series[idx],
+            instrument_ids=self.instrument_ids[idx],
+            known_band=self.known_band[idx],
+            **{f: getattr(self, f)[:, idx] for f in PANEL_FIELDS},
+        )
+
+    @classmethod
+    def from_long(
+        cls,
+        frame: pd.DataFrame,
+        *,
+        key: str = "symbol",
+        instrument_ids: pd.Series | None = None,
+    ) -> Panel:
+        """Build a panel from long rows ``symbol, date, open, high, low, close, prev_close, volume,
+        trades`` (plus optional ``series``, ``known_band``). ``key`` names the stock column; the
+        last row per stock gives its series. Duplicate (stock, date) rows are an error.
+        """
+        missing = [c for c in (key, "date", *PANEL_FIELDS) if c not in frame.columns and c != "trades"]
+        if missing:
+            raise ValueError(f"panel input lacks columns {missing}")
+        dates = pd.to_datetime(frame["date"]).to_numpy().astype("datetime64[D]")
+        date_codes, uniq_dates = pd.factorize(dates, sort=True)
+        stock_codes, uniq_stocks = pd.factorize(frame[key], sort=True)
+        uniq_stocks = np.asarray(uniq_stocks).astype(str)
+        t_len, n_len = len(uniq_dates), len(uniq_stocks)
+        flat = date_codes.astype(np.int64) * n_len + stock_codes
+        if len(flat) and np.bincount(flat, minlength=t_len * n_len).max() > 1:
+            raise ValueError("panel input has duplicate (stock, date) rows")
+        arrays: dict[str, FloatArray] = {}
+        for name in PANEL_FIELDS:
+            out = np.full(t_len * n_len, np.nan)
+            if name in frame.columns:
+                out[flat] = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+            arrays[name] = out.reshape(t_len, n_len)
+        order = np.argsort(date_codes, kind="stable")
+        last_row = pd.Series(order).groupby(stock_codes[order]).last().to_numpy()
+        series = (
+            frame["series"].astype(str).to_numpy()[last_row].astype(object)
+            if "series" in frame.columns
+            else np.array([""] * n_len, dtype=object)
+        )
+        known = (
+            pd.to_numeric(frame["known_band"], errors="coerce").to_numpy(dtype=np.float64)[last_row]
+            if "known_band" in frame.columns
+            else np.full(n_len, np.nan)
+        )
+        ids = (
+            np.asarray(instrument_ids, dtype=np.int64)[last_row]
+            if instrument_ids is not None
+            else np.full(n_len, -1, dtype=np.int64)
+        )
+        return cls(
+            dates=np.asarray(uniq_dates).astype("datetime64[D]"),
+            symbols=np.asarray(uniq_stocks, dtype=object),
+            series=series,
+            instrument_ids=ids,
+            known_band=known,
+            **arrays,
+        )
+
+    def to_long(self) -> pd.DataFrame:
+        """Back to long rows, one per stock-day with a bar."""
+        t_idx, n_idx = np.nonzero(self.has_bar)
+        data: dict[str, object] = {
+            "symbol": self.symbols[n_idx],
+            "date": self.dates[t_idx],
+            "series": self.series[n_idx],
+        }
+        for name in PANEL_FIELDS:
+            data[name] = getattr(self, name)[t_idx, n_idx]
+        return pd.DataFrame(data)

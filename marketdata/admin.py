@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from marketdata.models import DailyBar, IngestRun, Instrument
+
+
+@admin.register(Instrument)
+class InstrumentAdmin(admin.ModelAdmin[Instrument]):
+    list_display = ("symbol", "exchange", "series", "name", "isin", "price_band", "band_source", "active")
+    list_filter = ("exchange", "series", "active", "price_band", "band_source")
+    search_fields = ("symbol", "name", "isin")
+    ordering = ("exchange", "symbol")
+
+
+@admin.register(DailyBar)
+class DailyBarAdmin(admin.ModelAdmin[DailyBar]):
+    list_display = ("instrument", "date", "series", "open", "high", "low", "close", "prev_close", "volume")
+    list_filter = ("instrument__exchange", "series", "date")
+    search_fields = ("instrument__symbol", "instrument__isin")
+    date_hierarchy = "date"
+    list_select_related = ("instrument",)
+    raw_id_fields = ("instrument",)
+    show_full_result_count = False  # counting millions of bars on every page view is slow
+
+
+@admin.register(IngestRun)
+class IngestRunAdmin(admin.ModelAdmin[IngestRun]):
+    list_display = (
+        "source",
+        "layout",
+        "trade_date",
+        "status",
+        "rows_inserted",
+        "rows_updated",
+        "rows_rejected",
+        "seconds",
+        "started_at",
+    )
+    list_filter = ("status", "layout")
+    search_fields = ("source", "sha256")
+    readonly_fields = [f.name for f in IngestRun._meta.fields]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False

@@ -1,0 +1,83 @@
+"""The Celery app and the daily schedule, declared here and nowhere else.
+
+django-celery-beat's DatabaseScheduler copies ``BEAT_SCHEDULE`` into its tables when beat starts
+(and ``manage.py sync_beat_schedule`` does the same on demand), so operators see and edit the
+entries in Django admin. All times are IST, Monday to Friday; each task skips exchange holidays
+itself using the XBOM calendar, because cron cannot know the holiday list.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from celery import Celery, signals
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vcp_platform.settings")
+
+app = Celery("vcp_platform")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+WEEKDAYS = "mon-fri"
+
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "ingest-bhavcopy-daily": {
+        "task": "marketdata.tasks.ingest_bhavcopy_daily",
+        "schedule": crontab(hour=18, minute=30, day_of_week=WEEKDAYS),
+    },
+    "check-degradation-daily": {
+        "task": "monitoring.tasks.check_degradation",
+        "schedule": crontab(hour=18, minute=40, day_of_week=WEEKDAYS),
+    },
+    "score-universe-daily": {
+        "task": "predictions.tasks.score_universe_daily",
+        "schedule": crontab(hour=18, minute=45, day_of_week=WEEKDAYS),
+    },
+    "check-drift-daily": {
+        "task": "monitoring.tasks.check_drift",
+        "schedule": crontab(hour=19, minute=15, day_of_week=WEEKDAYS),
+    },
+}
+app.conf.beat_schedule = BEAT_SCHEDULE
+
+
+# --- trace id propagation: the request's id travels in a message header ------------------------
+TRACE_HEADER = "vcp_trace_id"
+
+
+@signals.before_task_publish.connect
+def _attach_trace_id(headers: dict[str, Any] | None = None, **_: Any) -> None:
+    from vcp_platform.tracing import get_trace_id
+
+    trace_id = get_trace_id()
+    if headers is not None and trace_id and TRACE_HEADER not in headers:
+        headers[TRACE_HEADER] = trace_id
+
+
+# task id -> the token that restores the caller's trace id. In eager mode the task runs inside the
+# request, so it must inherit that id and give it back afterwards, not clear it.
+_trace_tokens: dict[str, Any] = {}
+
+
+@signals.task_prerun.connect
+def _restore_trace_id(task_id: str | None = None, task: Any = None, **_: Any) -> None:
+    from vcp_platform.tracing import clean_trace_id, get_trace_id, set_trace_id
+
+    incoming = getattr(task.request, TRACE_HEADER, None) if task is not None else None
+    trace_id = incoming or get_trace_id() or clean_trace_id(None)
+    if task_id is not None:
+        _trace_tokens[task_id] = set_trace_id(clean_trace_id(trace_id))
+
+
+@signals.task_postrun.connect
+def _clear_trace_id(task_id: str | None = None, **_: Any) -> None:
+    from vcp_platform.tracing import reset_trace_id
+
+    token = _trace_tokens.pop(task_id, None) if task_id is not None else None
+    if token is not None:
+        try:
+            reset_trace_id(token)
+        except ValueError:  # token from another context (thread pools): nothing to restore
+            pass

@@ -1,0 +1,67 @@
+"""Logging configuration: JSON lines with the trace id, to stderr and to daily-rotated files.
+
+Files rotate at midnight and keep 30 days, so a disk never fills from logs alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from vcp_platform.tracing import get_trace_id
+
+
+class TraceIdFilter(logging.Filter):
+    """Stamp every record with the current trace id (or "-" outside a request or task)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(record, "trace_id", None):
+            record.trace_id = get_trace_id() or "-"
+        return True
+
+
+def build_logging_config(*, log_dir: Path, json_format: bool, to_file: bool, level: str) -> dict[str, Any]:
+    formatter = "json" if json_format else "plain"
+    handlers: dict[str, dict[str, Any]] = {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": formatter,
+            "filters": ["trace_id"],
+        },
+    }
+    if to_file:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        for name, filename in (("file", "vcp.log"), ("audit_file", "audit.log")):
+            handlers[name] = {
+                "class": "logging.handlers.TimedRotatingFileHandler",
+                "filename": str(log_dir / filename),
+                "when": "midnight",
+                "backupCount": 30,
+                "encoding": "utf-8",
+                "formatter": "json",
+                "filters": ["trace_id"],
+                "delay": True,
+            }
+    app_handlers = ["console", "file"] if to_file else ["console"]
+    audit_handlers = ["audit_file"] if to_file else ["console"]
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"trace_id": {"()": "vcp_platform.logging.TraceIdFilter"}},
+        "formatters": {
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(trace_id)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            },
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(trace_id)s] %(message)s"},
+        },
+        "handlers": handlers,
+        "root": {"handlers": app_handlers, "level": level},
+        "loggers": {
+            "django.db.backends": {"level": "WARNING"},
+            # The prediction audit trail: its own file, never silenced by LOG_LEVEL.
+            "vcp.audit": {"handlers": audit_handlers, "level": "INFO", "propagate": False},
+        },
+    }

@@ -1,0 +1,38 @@
+"""The current trace id, carried from the HTTP request into logs and Celery tasks.
+
+A ContextVar, not a thread-local, so it is correct under threads, gevent and asyncio alike.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from contextvars import ContextVar, Token
+
+_trace_id: ContextVar[str | None] = ContextVar("vcp_trace_id", default=None)
+
+# Incoming X-Request-ID values are echoed into logs and headers: accept only a safe shape.
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def new_trace_id() -> str:
+    return uuid.uuid4().hex
+
+
+def clean_trace_id(candidate: str | None) -> str:
+    """Return the caller's id when it is safe to echo, otherwise a fresh one."""
+    if candidate and _SAFE_ID.match(candidate):
+        return candidate
+    return new_trace_id()
+
+
+def get_trace_id() -> str | None:
+    return _trace_id.get()
+
+
+def set_trace_id(trace_id: str | None) -> Token[str | None]:
+    return _trace_id.set(trace_id)
+
+
+def reset_trace_id(token: Token[str | None]) -> None:
+    _trace_id.reset(token)
