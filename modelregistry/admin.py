@@ -1,1 +1,280 @@
-# Register your models here.
+"""Registry admin: versions are read-only; state changes go through confirmation pages and services.
+
+Promote, roll back and archive need ``modelregistry.promote_modelversion``. Staff without it see no
+actions, and the confirmation URLs answer 403.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+
+from modelregistry import services
+from modelregistry.choices import VersionStatus
+from modelregistry.models import ModelVersion, PromotionEvent
+
+PROMOTE_PERMISSION = "modelregistry.promote_modelversion"
+
+# Test metrics shown in the confirmation and comparison pages, as (part, scorer, key, label).
+COMPARED_METRICS: tuple[tuple[str, str, str, str], ...] = (
+    ("all", "model", "f1", "F1"),
+    ("all", "model", "precision", "Precision"),
+    ("all", "model", "recall", "Recall"),
+    ("all", "model", "pr_auc", "PR-AUC"),
+    ("all", "model", "roc_auc", "ROC-AUC"),
+    ("all", "model", "precision_at_k", "Precision@k per day"),
+    ("all", "hit_today", "pr_auc", "Baseline 'hit today': PR-AUC"),
+    ("all", "hit_today", "f1", "Baseline 'hit today': F1"),
+    ("all", "momentum_top_k", "pr_auc", "Baseline top-k momentum: PR-AUC"),
+    ("new_circuits", "model", "pr_auc", "New circuits only: PR-AUC"),
+    ("new_circuits", "model", "f1", "New circuits only: F1"),
+    ("new_circuits", "momentum_top_k", "pr_auc", "New circuits, momentum baseline: PR-AUC"),
+    ("series_eq", "model", "pr_auc", "Series EQ: PR-AUC"),
+    ("series_eq", "hit_today", "pr_auc", "Series EQ, 'hit today': PR-AUC"),
+)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text="Required: recorded in the promotion history.",
+        max_length=2000,
+    )
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+class PromotionEventInline(admin.TabularInline[PromotionEvent, ModelVersion]):
+    model = PromotionEvent
+    fk_name = "model_version"
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "action", "from_status", "to_status", "actor", "reason", "replaced_version")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
+    list_display = (
+        "name", "version", "algorithm", "status_badge", "f1", "pr_auc", "precision_at_k", "pr_auc_new",
+        "baseline_pr_auc", "train_window", "created_at",
+    )
+    list_filter = ("name", "status", "algorithm")
+    search_fields = ("name", "feature_set_hash")
+    ordering = ("name", "-version")
+    actions = ["promote_selected", "rollback_selected", "archive_selected", "compare_selected"]
+    inlines = [PromotionEventInline]
+    exclude = ("reference",)  # thousands of numbers; shown as a summary instead
+    readonly_fields = ("reference_summary",)
+
+    # --- columns -------------------------------------------------------------------------------
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: ModelVersion) -> str:
+        colour = {"production": "#1a7f37", "candidate": "#9a6700", "archived": "#6e7781"}[obj.status]
+        return format_html('<b style="color:{}">{}</b>', colour, obj.get_status_display())
+
+    @admin.display(description="F1")
+    def f1(self, obj: ModelVersion) -> str:
+        return _fmt(obj.metric("f1"))
+
+    @admin.display(description="PR-AUC")
+    def pr_auc(self, obj: ModelVersion) -> str:
+        return _fmt(obj.metric("pr_auc"))
+
+    @admin.display(description="Prec@20/day")
+    def precision_at_k(self, obj: ModelVersion) -> str:
+        return _fmt(obj.metric("precision_at_k"))
+
+    @admin.display(description="PR-AUC (new)")
+    def pr_auc_new(self, obj: ModelVersion) -> str:
+        return _fmt(obj.metric("pr_auc", part="new_circuits"))
+
+    @admin.display(description="'Hit today' PR-AUC")
+    def baseline_pr_auc(self, obj: ModelVersion) -> str:
+        return _fmt(obj.metric("pr_auc", scorer="hit_today"))
+
+    @admin.display(description="Training window")
+    def train_window(self, obj: ModelVersion) -> str:
+        return f"{obj.train_start} .. {obj.train_end}"
+
+    @admin.display(description="Drift reference")
+    def reference_summary(self, obj: ModelVersion) -> str:
+        features = (obj.reference or {}).get("features") or {}
+        return f"{len(features)} features with frozen bins" if features else "none"
+
+    # --- permissions: versions are created by training, changed only through services -------
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        if not request.user.has_perm(PROMOTE_PERMISSION):
+            for name in ("promote_selected", "rollback_selected", "archive_selected"):
+                actions.pop(name, None)
+        return actions
+
+    # --- actions lead to confirmation pages ---------------------------------------------------
+    def _single(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> ModelVersion | None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version for this action.", messages.WARNING)
+            return None
+        return queryset.get()
+
+    @admin.action(description="Promote to production")
+    def promote_selected(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> HttpResponse | None:
+        version = self._single(request, queryset)
+        if version is None:
+            return None
+        return HttpResponseRedirect(reverse("admin:modelregistry_modelversion_promote", args=[version.pk]))
+
+    @admin.action(description="Roll back to the previous production version")
+    def rollback_selected(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> HttpResponse | None:
+        version = self._single(request, queryset)
+        if version is None:
+            return None
+        return HttpResponseRedirect(reverse("admin:modelregistry_modelversion_rollback", args=[version.pk]))
+
+    @admin.action(description="Archive")
+    def archive_selected(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> HttpResponse | None:
+        version = self._single(request, queryset)
+        if version is None:
+            return None
+        return HttpResponseRedirect(reverse("admin:modelregistry_modelversion_archive", args=[version.pk]))
+
+    @admin.action(description="Compare selected versions side by side")
+    def compare_selected(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> HttpResponse:
+        ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
+        return HttpResponseRedirect(reverse("admin:modelregistry_modelversion_compare") + f"?ids={ids}")
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path("<int:pk>/promote/", self.admin_site.admin_view(self.promote_view),
+                 name="modelregistry_modelversion_promote"),
+            path("<int:pk>/rollback/", self.admin_site.admin_view(self.rollback_view),
+                 name="modelregistry_modelversion_rollback"),
+            path("<int:pk>/archive/", self.admin_site.admin_view(self.archive_view),
+                 name="modelregistry_modelversion_archive"),
+            path("compare/", self.admin_site.admin_view(self.compare_view),
+                 name="modelregistry_modelversion_compare"),
+        ]
+        return own + super().get_urls()
+
+    def _confirm(
+        self, request: HttpRequest, *, version: ModelVersion, title: str, summary: str, perform: Any,
+    ) -> HttpResponse:
+        if not request.user.has_perm(PROMOTE_PERMISSION):
+            raise PermissionDenied("You need the permission to promote, roll back and archive model versions.")
+        form = ReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = perform(form.cleaned_data["reason"])
+            except services.RegistryError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"Done: {result.label} is now {result.get_status_display().lower()}.")
+                return HttpResponseRedirect(reverse("admin:modelregistry_modelversion_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "summary": summary,
+            "version": version,
+            "form": form,
+            "opts": self.model._meta,
+            "metrics": self._metric_rows([version]),
+        }
+        return TemplateResponse(request, "admin/modelregistry/confirm_action.html", context)
+
+    def promote_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        version = get_object_or_404(ModelVersion, pk=pk)
+        current = ModelVersion.objects.filter(name=version.name, status=VersionStatus.PRODUCTION).first()
+        summary = f"{version.label} becomes production" + (
+            f"; {current.label} is archived and becomes its rollback target." if current else "."
+        )
+        return self._confirm(
+            request, version=version, title=f"Promote {version.label}", summary=summary,
+            perform=lambda reason: services.model_version_promote(version=version, actor=request.user, reason=reason),
+        )
+
+    def rollback_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        version = get_object_or_404(ModelVersion, pk=pk)
+        current = ModelVersion.objects.filter(name=version.name, status=VersionStatus.PRODUCTION).first()
+        target = current.previous_production if current else None
+        summary = (
+            f"{current.label} leaves production and {target.label} returns to it."
+            if current and target
+            else f"{version.name} has nothing to roll back to."
+        )
+        return self._confirm(
+            request, version=version, title=f"Roll back {version.name}", summary=summary,
+            perform=lambda reason: services.model_version_rollback(
+                name=version.name, actor=request.user, reason=reason
+            ),
+        )
+
+    def archive_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        version = get_object_or_404(ModelVersion, pk=pk)
+        return self._confirm(
+            request, version=version, title=f"Archive {version.label}", summary=f"{version.label} is archived.",
+            perform=lambda reason: services.model_version_archive(version=version, actor=request.user, reason=reason),
+        )
+
+    def _metric_rows(self, versions: list[ModelVersion]) -> list[dict[str, Any]]:
+        return [
+            {"label": label, "values": [_fmt(v.metric(key, part=part, scorer=scorer)) for v in versions]}
+            for part, scorer, key, label in COMPARED_METRICS
+        ]
+
+    def compare_view(self, request: HttpRequest) -> HttpResponse:
+        raw_ids = request.GET.get("ids", "")
+        ids = [int(part) for part in raw_ids.split(",") if part.strip().isdigit()]
+        versions = list(ModelVersion.objects.filter(pk__in=ids).order_by("name", "version"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Compare model versions",
+            "versions": versions,
+            "rows": self._metric_rows(versions),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/modelregistry/compare.html", context)
+
+
+@admin.register(PromotionEvent)
+class PromotionEventAdmin(admin.ModelAdmin[PromotionEvent]):
+    """The promotion history: read-only, filterable per model name."""
+
+    list_display = ("created_at", "name", "model_version", "action", "from_status", "to_status", "actor", "reason")
+    list_filter = ("name", "action", "actor")
+    search_fields = ("reason", "actor")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,1 +1,92 @@
-# Create your models here.
+"""Predictions, the feature vectors they were made from, and the batch runs that made them."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from marketdata.models import Instrument
+from modelregistry.models import ModelVersion
+from predictions.choices import BatchStatus
+
+
+class BatchRun(models.Model):
+    """One scoring of the universe as of a date: counts, per-stage timings, export, error."""
+
+    date = models.DateField(help_text="As-of date: features use bars up to this evening's close.")
+    model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=16, choices=BatchStatus.choices, default=BatchStatus.RUNNING)
+    instruments = models.PositiveIntegerField(default=0, help_text="Active instruments with a bar on the date.")
+    scored = models.PositiveIntegerField(default=0)
+    resumed = models.PositiveIntegerField(default=0, help_text="Instruments already scored by an earlier run.")
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    timings = models.JSONField(default=dict, help_text="Seconds per stage.")
+    export_path = models.CharField(max_length=500, blank=True)
+    error = models.TextField(blank=True)
+    trace_id = models.CharField(max_length=128, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["date", "status"], name="batchrun_date_status")]
+
+    def __str__(self) -> str:
+        return f"batch {self.date} ({self.status})"
+
+    @property
+    def seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class FeatureSnapshot(models.Model):
+    """The 25 features of one instrument as of one date: what the API serves without recomputing."""
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    feature_set_hash = models.CharField(max_length=64)
+    values = models.JSONField(help_text="Feature values in the order of features.spec; null where undefined.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instrument", "date", "feature_set_hash"], name="featuresnapshot_unique_instrument_date_set"
+            )
+        ]
+        indexes = [models.Index(fields=["date"], name="featuresnapshot_date")]
+
+    def __str__(self) -> str:
+        return f"features {self.instrument_id}@{self.date}"
+
+
+class Prediction(models.Model):
+    """A model version's probability that an instrument hits its upper circuit after ``date``."""
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField(help_text="As-of date of the features; the prediction is for the next trading day(s).")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="predictions")
+    probability = models.FloatField()
+    will_hit = models.BooleanField()
+    threshold = models.FloatField()
+    rank = models.PositiveIntegerField(help_text="1 = most likely, within the date and model version.")
+    series = models.CharField(max_length=4, blank=True)
+    batch_run = models.ForeignKey(BatchRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instrument", "date", "model_version"], name="prediction_unique_instrument_date_version"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["date", "model_version", "rank"], name="prediction_date_version_rank"),
+            models.Index(fields=["date", "-probability"], name="prediction_date_probability"),
+        ]
+        ordering = ["date", "rank"]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id}@{self.date} p={self.probability:.3f}"

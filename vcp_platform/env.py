@@ -94,8 +94,10 @@ def env_db_url(name: str, default: str) -> dict[str, Any]:
             f"{name}={raw!r} is not a database URL: expected e.g. "
             "postgres://user:password@host:5432/dbname or sqlite:////absolute/path.sqlite3."
         ) from exc
-    if not config.get("ENGINE"):
-        raise ImproperlyConfigured(f"{name}={raw!r} names an unsupported database scheme.")
+    if config.get("ENGINE") not in set(environ.Env.DB_SCHEMES.values()):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} names an unsupported database scheme: use postgres:// (or sqlite:// for local demos)."
+        )
     return dict(config)
 
 

@@ -1,0 +1,108 @@
+"""Benchmark: load the real 3.4M-row NSE parquet into a fresh PostgreSQL database, then reload it.
+
+    DATABASE_URL=postgres://vcp:vcp@127.0.0.1:5432/vcp .venv/bin/python bench/ingest.py
+
+Creates the scratch database ``vcp_bench_ingest`` on DATABASE_URL's server (dropping it first if
+present), migrates it, loads the parquet with ``bars_ingest`` and prints rows/s, then reloads it
+twice: forced (the full parse + upsert path, which must report 0 inserted and 0 updated) and
+unforced (the sha256 "already ingested" check). Drops the scratch database at the end unless
+``--keep``. Refuses to run on SQLite: its numbers say nothing about production.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PARQUET = ROOT.parent / "shared" / "data" / "nse_eq_daily_2015_2022.parquet"
+
+
+def _database_url(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def _recreate(admin_url: str, name: str, *, drop_only: bool = False) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(admin_url)
+    try:
+        conn.autocommit = True  # CREATE/DROP DATABASE cannot run inside a transaction
+        with conn.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            if not drop_only:
+                cursor.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        conn.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--parquet", type=Path, default=DEFAULT_PARQUET)
+    parser.add_argument("--database", default="vcp_bench_ingest", help="Scratch database to create and drop.")
+    parser.add_argument("--keep", action="store_true", help="Keep the scratch database afterwards.")
+    args = parser.parse_args()
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
+        print("bench/ingest.py needs DATABASE_URL=postgres://... (refusing SQLite or nothing)", file=sys.stderr)
+        return 2
+    if not args.parquet.is_file():
+        print(f"{args.parquet} not found: pass --parquet", file=sys.stderr)
+        return 2
+
+    admin_url = _database_url(url, "postgres")
+    _recreate(admin_url, args.database)
+    os.environ.update(
+        DATABASE_URL=_database_url(url, args.database),
+        DJANGO_SETTINGS_MODULE="vcp_platform.settings",
+        DEBUG="1",
+        VCP_LOG_TO_FILE="0",
+        VCP_DATA_DIR=tempfile.mkdtemp(prefix="vcp_bench_ingest_"),
+        LOG_LEVEL="WARNING",
+    )
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from marketdata.services import bars_ingest
+
+    try:
+        call_command("migrate", verbosity=0)
+        print(f"parquet: {args.parquet} ({args.parquet.stat().st_size / 1e6:.1f} MB)")
+
+        started = time.perf_counter()
+        [first] = bars_ingest(path=args.parquet, progress=True)
+        seconds = time.perf_counter() - started
+        rows = first.inserted + first.updated + first.unchanged
+        print(f"first load:  {first.summary()}")
+        print(f"first load:  {rows:,} rows in {seconds:.1f} s = {rows / seconds:,.0f} rows/s")
+
+        started = time.perf_counter()
+        [again] = bars_ingest(path=args.parquet, progress=True, force=True)
+        print(f"forced reload: {again.summary()}")
+        print(
+            f"forced reload: {time.perf_counter() - started:.1f} s (inserted={again.inserted} updated={again.updated})"
+        )
+
+        started = time.perf_counter()
+        [noop] = bars_ingest(path=args.parquet, progress=False)
+        print(f"plain rerun: {noop.summary()} in {time.perf_counter() - started:.2f} s")
+        ok = first.ok and again.inserted == 0 and again.updated == 0 and noop.status == "already_ingested"
+    finally:
+        connection.close()
+        if not args.keep:
+            _recreate(admin_url, args.database, drop_only=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,589 @@
+"""Writes of market data: the bulk bar upsert, and loading bhavcopy files into it.
+
+``bars_upsert`` is the one way bars enter the database (file ingestion and the synthetic market
+both call it). ``bars_ingest`` loads files, one transaction per file, leaving an IngestRun for
+each, failed ones included. ``inbox_ingest`` is the daily job's body.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+from tqdm import tqdm
+
+from marketdata.choices import Exchange, IngestStatus
+from marketdata.ingest import IngestError, SourceFile, expand_sources, prepare_file, sha256_hex
+from marketdata.ingest.rejects import rejects_write
+from marketdata.ingest.result import ALREADY_INGESTED, FAILED, SUCCEEDED, IngestResult
+from marketdata.models import DailyBar, IngestRun, Instrument
+
+logger = logging.getLogger(__name__)
+
+BAR_FIELDS: tuple[str, ...] = (
+    "series",
+    "open",
+    "high",
+    "low",
+    "close",
+    "last",
+    "prev_close",
+    "volume",
+    "turnover",
+    "trades",
+)
+REQUIRED_COLUMNS: tuple[str, ...] = ("symbol", "date", "open", "high", "low", "close", "volume")
+_FLOAT_FIELDS = ("open", "high", "low", "close", "last", "prev_close", "turnover")
+_TEXT_LIMITS = {"series": 4, "isin": 12, "name": 200}
+
+# Rows per bars_upsert call from bars_ingest: the progress bar's step, and a bound on the
+# staging CSV held in memory (~20 MB).
+INGEST_CHUNK_ROWS = 200_000
+# Rows per round trip on the portable (non-PostgreSQL) path.
+GENERIC_CHUNK_ROWS = 2_000
+# SQLite allows 32,766 bound parameters per statement; stay far below for IN (...) lists.
+_IN_LIST_SIZE = 500
+_STAGE_TABLE = "marketdata_bar_stage"
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    """Bars written by an upsert: new rows, rows whose values changed, rows left as they were."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(
+            self.inserted + other.inserted, self.updated + other.updated, self.unchanged + other.unchanged
+        )
+
+
+# --- the bulk upsert ----------------------------------------------------------------------------
+
+
+def bars_upsert(*, frame: pd.DataFrame, exchange: str) -> UpsertCounts:
+    """Upsert Instruments by (exchange, symbol), then DailyBars on (instrument, date).
+
+    ``frame`` is a normalised frame (see marketdata/ingest/frame.py): ``symbol, date, open, high,
+    low, close, volume`` required; ``series, isin, name, last, prev_close, turnover, trades``
+    optional; other columns ignored. Prices are rupees, volume shares, turnover rupees. An
+    instrument takes the series/isin/name of its latest row unless it already has bars after
+    that date (a backfill never overwrites newer values); blank values never erase stored ones.
+    A bar whose values are all equal to the stored ones is not rewritten.
+
+    Call it inside the caller's transaction (it opens a savepoint of its own). Raises ValueError
+    for a frame it cannot load: a missing column, a missing required value, a duplicate
+    symbol-date.
+    """
+    if exchange not in Exchange.values:
+        raise ValueError(f"exchange must be one of {', '.join(Exchange.values)}, not {exchange!r}")
+    bars = _bar_rows(frame)
+    if bars.empty:
+        return UpsertCounts()
+    with transaction.atomic():
+        ids, created = _instruments_upsert(bars, exchange=exchange)
+        bars["instrument_id"] = bars["symbol"].map(ids).astype(np.int64)
+        if _uses_copy():
+            return _bars_upsert_postgres(bars, new_instruments=created)
+        return _bars_upsert_generic(bars)
+
+
+def _uses_copy() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _floats(frame: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[name]).to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _bar_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` checked and reduced to the columns written, with a fresh 0..n-1 index."""
+    missing = [name for name in REQUIRED_COLUMNS if name not in frame.columns]
+    if missing:
+        raise ValueError(f"bars_upsert needs columns {', '.join(missing)}")
+    bars = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    bars["symbol"] = frame["symbol"].astype(object).fillna("").astype(str).str.strip().to_numpy()
+    bars["date"] = pd.to_datetime(frame["date"]).dt.normalize().to_numpy()
+    for name, limit in _TEXT_LIMITS.items():
+        values = frame[name] if name in frame.columns else pd.Series("", index=frame.index)
+        bars[name] = values.astype(object).fillna("").astype(str).str.strip().str.slice(0, limit).to_numpy()
+    for name in (*_FLOAT_FIELDS, "volume", "trades"):
+        bars[name] = _floats(frame, name)
+    required = bars[["date", "open", "high", "low", "close", "volume"]]
+    if required.isna().to_numpy().any() or (bars["symbol"] == "").any():
+        raise ValueError("bars_upsert got rows without a symbol, date, open, high, low, close or volume")
+    if ((bars["volume"] % 1 != 0) | (bars["trades"].fillna(0) % 1 != 0)).any():
+        raise ValueError("bars_upsert got a volume or trade count that is not a whole number")
+    if bars.duplicated(["symbol", "date"]).any():
+        raise ValueError("bars_upsert got the same symbol and date twice")
+    return bars
+
+
+def _chunks(values: list[Any], size: int) -> list[list[Any]]:
+    return [values[start : start + size] for start in range(0, len(values), size)]
+
+
+def _instruments_by_symbol(exchange: str, symbols: list[str]) -> dict[str, Instrument]:
+    found: dict[str, Instrument] = {}
+    for part in _chunks(symbols, _IN_LIST_SIZE):
+        found.update({inst.symbol: inst for inst in Instrument.objects.filter(exchange=exchange, symbol__in=part)})
+    return found
+
+
+def _last_bar_dates(instrument_ids: list[int]) -> dict[int, dt.date]:
+    found: dict[int, dt.date] = {}
+    for part in _chunks(instrument_ids, _IN_LIST_SIZE):
+        rows = (
+            DailyBar.objects.filter(instrument_id__in=part)
+            .values("instrument_id")
+            .annotate(last_date=Max("date"))
+            .values_list("instrument_id", "last_date")
+        )
+        found.update(dict(rows))
+    return found
+
+
+def _instruments_upsert(bars: pd.DataFrame, *, exchange: str) -> tuple[dict[str, int], set[int]]:
+    """Create missing instruments, refresh changed ones.
+
+    Returns symbol -> instrument id, and the ids of the instruments this call created (which
+    cannot have bars yet, barring a concurrent load).
+    """
+    latest = bars.sort_values("date", kind="stable").drop_duplicates("symbol", keep="last")
+    rows = list(zip(latest["symbol"], latest["date"], latest["series"], latest["isin"], latest["name"], strict=True))
+    known = _instruments_by_symbol(exchange, [row[0] for row in rows])
+    fresh = [
+        Instrument(exchange=exchange, symbol=symbol, series=series, isin=isin, name=name)
+        for symbol, _, series, isin, name in rows
+        if symbol not in known
+    ]
+    if fresh:
+        # ignore_conflicts: a concurrent load may create the same instrument first.
+        Instrument.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=1000)
+        created = _instruments_by_symbol(exchange, [inst.symbol for inst in fresh])
+    else:
+        created = {}
+    last_dates = _last_bar_dates([inst.pk for inst in known.values()])
+    now = timezone.now()
+    changed = []
+    for symbol, day, series, isin, name in rows:
+        inst = known.get(symbol)
+        if inst is None:
+            continue
+        last = last_dates.get(inst.pk)
+        if last is not None and day.date() < last:
+            continue
+        values = (series or inst.series, isin or inst.isin, name or inst.name)
+        if values != (inst.series, inst.isin, inst.name):
+            inst.series, inst.isin, inst.name = values
+            inst.updated_at = now
+            changed.append(inst)
+    if changed:
+        Instrument.objects.bulk_update(changed, ["series", "isin", "name", "updated_at"], batch_size=500)
+    known.update(created)
+    return {symbol: inst.pk for symbol, inst in known.items()}, {inst.pk for inst in created.values()}
+
+
+def _copy_payload(bars: pd.DataFrame) -> bytes:
+    """The bars as header-less CSV for COPY: NULL is an empty unquoted field, floats round-trip."""
+    columns: dict[str, pa.Array] = {
+        "instrument_id": pa.array(bars["instrument_id"].to_numpy(dtype=np.int64)),
+        "date": pa.array(bars["date"].to_numpy(dtype="datetime64[D]")),
+        "series": pa.array(bars["series"].to_numpy(dtype=object), type=pa.string()),
+    }
+    for name in ("open", "high", "low", "close", "last", "prev_close"):
+        columns[name] = pa.array(bars[name].to_numpy(), from_pandas=True)
+    columns["volume"] = pa.array(bars["volume"].to_numpy(), from_pandas=True).cast(pa.int64())
+    columns["turnover"] = pa.array(bars["turnover"].to_numpy(), from_pandas=True)
+    columns["trades"] = pa.array(bars["trades"].to_numpy(), from_pandas=True).cast(pa.int64())
+    sink = io.BytesIO()
+    pacsv.write_csv(pa.table(columns), sink, write_options=pacsv.WriteOptions(include_header=False))
+    return sink.getvalue()
+
+
+def _copy_in(cursor: Any, sql: str, payload: bytes) -> None:
+    raw = cursor.cursor
+    # The driver's cursor bypasses Django's error translation; this restores IntegrityError & co.
+    with connection.wrap_database_errors:
+        if hasattr(raw, "copy_expert"):  # psycopg2
+            raw.copy_expert(sql, io.BytesIO(payload))
+        else:  # psycopg 3
+            with raw.copy(sql) as copy:
+                copy.write(payload)
+
+
+def _bars_upsert_postgres(bars: pd.DataFrame, *, new_instruments: set[int]) -> UpsertCounts:
+    """Bars of instruments created just now: COPY straight in. The rest: staged upsert."""
+    fresh = bars["instrument_id"].isin(new_instruments).to_numpy()
+    copied = 0
+    if fresh.any():
+        try:
+            # A concurrent load could have given a "new" instrument bars: then the unique
+            # constraint fires, the savepoint undoes the COPY, and the staged path handles them.
+            with transaction.atomic(), connection.cursor() as cursor:
+                _copy_in(
+                    cursor,
+                    f"COPY {_quoted_table()} ({_columns()}) FROM STDIN WITH (FORMAT csv)",
+                    _copy_payload(bars[fresh]),
+                )
+            copied = int(fresh.sum())
+        except IntegrityError:
+            fresh = np.zeros(len(bars), dtype=bool)
+    counts = UpsertCounts(inserted=copied)
+    if not fresh.all():
+        counts += _bars_upsert_staged(bars[~fresh])
+    return counts
+
+
+def _quoted_table() -> str:
+    return connection.ops.quote_name(DailyBar._meta.db_table)
+
+
+def _columns(prefix: str = "") -> str:
+    quote = connection.ops.quote_name
+    return ", ".join(f"{prefix}{quote(name)}" for name in ("instrument_id", "date", *BAR_FIELDS))
+
+
+def _bars_upsert_staged(bars: pd.DataFrame) -> UpsertCounts:
+    """COPY into a temp staging table, then one INSERT ... ON CONFLICT that skips equal rows.
+
+    The join drops unchanged rows before the INSERT: ON CONFLICT DO UPDATE locks (and so
+    rewrites) every conflicting row even when its WHERE then declines the update.
+    """
+    quote = connection.ops.quote_name
+    table = _quoted_table()
+    stage = quote(_STAGE_TABLE)
+    fields = [quote(name) for name in BAR_FIELDS]
+    assign = ", ".join(f"{name} = EXCLUDED.{name}" for name in fields)
+
+    def row(alias: str) -> str:
+        return ", ".join(f"{alias}.{name}" for name in fields)
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{stage}")
+        cursor.execute(
+            f"CREATE TEMP TABLE {stage} ("
+            "instrument_id bigint NOT NULL, date date NOT NULL, series varchar(4) NOT NULL, "
+            "open double precision NOT NULL, high double precision NOT NULL, low double precision NOT NULL, "
+            "close double precision NOT NULL, last double precision, prev_close double precision, "
+            "volume bigint NOT NULL, turnover double precision, trades bigint"
+            ") ON COMMIT DROP"
+        )
+        _copy_in(cursor, f"COPY {stage} ({_columns()}) FROM STDIN WITH (FORMAT csv)", _copy_payload(bars))
+        cursor.execute(f"ANALYZE {stage}")  # temp tables get no autovacuum statistics
+        # xmax = 0 only on a freshly inserted row version: it tells inserts from updates.
+        cursor.execute(
+            f"WITH written AS ("
+            f" INSERT INTO {table} AS bar ({_columns()})"
+            f" SELECT {_columns('s.')} FROM {stage} s"
+            f" LEFT JOIN {table} old ON old.instrument_id = s.instrument_id AND old.date = s.date"
+            # The bounds let the planner start its index scan at this chunk, not at the table's start.
+            f" AND old.instrument_id BETWEEN %s AND %s AND old.date BETWEEN %s AND %s"
+            f" WHERE old.id IS NULL OR ({row('old')}) IS DISTINCT FROM ({row('s')})"
+            f" ON CONFLICT (instrument_id, date) DO UPDATE SET {assign}"
+            f" WHERE ({row('bar')}) IS DISTINCT FROM ({row('EXCLUDED')})"
+            f" RETURNING (xmax = 0) AS inserted"
+            f") SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written",
+            [
+                int(bars["instrument_id"].min()),
+                int(bars["instrument_id"].max()),
+                bars["date"].min().date(),
+                bars["date"].max().date(),
+            ],
+        )
+        inserted, updated = cursor.fetchone()
+        cursor.execute(f"DROP TABLE {stage}")
+    return UpsertCounts(inserted, updated, len(bars) - inserted - updated)
+
+
+def _same(left: pd.Series, right: pd.Series) -> np.ndarray:
+    return np.asarray((left == right) | (left.isna() & right.isna()), dtype=bool)
+
+
+def _bars_upsert_generic(bars: pd.DataFrame) -> UpsertCounts:
+    """Portable path (SQLite for the demo): diff against stored bars, bulk_create the rest."""
+    counts = UpsertCounts()
+    for start in range(0, len(bars), GENERIC_CHUNK_ROWS):
+        part = bars.iloc[start : start + GENERIC_CHUNK_ROWS]
+        stored = pd.DataFrame.from_records(
+            DailyBar.objects.filter(
+                instrument_id__in=part["instrument_id"].unique().tolist(),
+                date__gte=part["date"].min().date(),
+                date__lte=part["date"].max().date(),
+            ).values("instrument_id", "date", *BAR_FIELDS),
+            columns=["instrument_id", "date", *BAR_FIELDS],
+        )
+        stored["date"] = pd.to_datetime(stored["date"])
+        stored[list(BAR_FIELDS[1:])] = stored[list(BAR_FIELDS[1:])].astype(np.float64)
+        merged = part.merge(stored, on=["instrument_id", "date"], how="left", suffixes=("", "_db"), indicator=True)
+        new = np.asarray(merged["_merge"] == "left_only")
+        equal = np.ones(len(merged), dtype=bool)
+        for name in BAR_FIELDS:
+            equal &= _same(merged[name], merged[f"{name}_db"])
+        write = merged[new | ~equal]
+        DailyBar.objects.bulk_create(
+            [_bar_model(row) for row in write.to_dict("records")],
+            update_conflicts=True,
+            unique_fields=["instrument", "date"],
+            update_fields=list(BAR_FIELDS),
+        )
+        inserted = int(new.sum())
+        updated = len(write) - inserted
+        counts += UpsertCounts(inserted, updated, len(part) - inserted - updated)
+    return counts
+
+
+def _optional(value: float) -> float | None:
+    return None if pd.isna(value) else float(value)
+
+
+def _bar_model(row: dict[str, Any]) -> DailyBar:
+    trades = _optional(row["trades"])
+    return DailyBar(
+        instrument_id=int(row["instrument_id"]),
+        date=row["date"].date(),
+        series=row["series"],
+        open=float(row["open"]),
+        high=float(row["high"]),
+        low=float(row["low"]),
+        close=float(row["close"]),
+        last=_optional(row["last"]),
+        prev_close=_optional(row["prev_close"]),
+        volume=int(row["volume"]),
+        turnover=_optional(row["turnover"]),
+        trades=None if trades is None else int(trades),
+    )
+
+
+# --- loading files ------------------------------------------------------------------------------
+
+
+def bars_ingest(
+    *,
+    path: Path | str,
+    skip_bad: bool = False,
+    trade_date: dt.date | None = None,
+    exchange: str | None = None,
+    progress: bool = True,
+    force: bool = False,
+) -> list[IngestResult]:
+    """Load every bhavcopy ``path`` stands for (a file, a folder's files, a zip's CSVs).
+
+    Per file: detect the layout from the header, parse, validate, and upsert in one transaction,
+    leaving an IngestRun (failed runs too: they are written outside the rolled-back part). A file
+    whose bytes were already loaded successfully is reported as already ingested and not read
+    again, unless ``force``. ``trade_date`` dates files that carry none (BSE); ``exchange``
+    names the exchange of a normalised file. ``progress`` shows a bar on large files.
+    """
+    if exchange is not None and exchange not in Exchange.values:
+        raise ValueError(f"exchange must be one of {', '.join(Exchange.values)}, not {exchange!r}")
+    try:
+        sources = expand_sources(Path(path))
+    except IngestError as exc:
+        result = IngestResult(source=str(path), status=FAILED, error=str(exc))
+        return [_run_record(None, result, sha256="")]
+    return [
+        _source_ingest(
+            source, skip_bad=skip_bad, trade_date=trade_date, exchange=exchange, progress=progress, force=force
+        )
+        for source in sources
+    ]
+
+
+@dataclass
+class _Progress:
+    """What is known about a file so far, for the IngestRun when it fails part way."""
+
+    sha256: str = ""
+    layout: str = ""
+    exchange: str = ""
+    rows_read: int = 0
+    rows_skipped: int = 0
+    rows_rejected: int = 0
+    first_date: dt.date | None = None
+    last_date: dt.date | None = None
+
+
+def _source_ingest(
+    source: SourceFile,
+    *,
+    skip_bad: bool,
+    trade_date: dt.date | None,
+    exchange: str | None,
+    progress: bool,
+    force: bool,
+) -> IngestResult:
+    started = time.perf_counter()
+    known = _Progress()
+    run: IngestRun | None = None
+    try:
+        data = source.read()
+        known.sha256 = sha256_hex(data)
+        if not force:
+            previous = (
+                IngestRun.objects.filter(sha256=known.sha256, status=IngestStatus.SUCCEEDED)
+                .order_by("-started_at")
+                .first()
+            )
+            if previous is not None:
+                return IngestResult(
+                    source=source.label,
+                    status=ALREADY_INGESTED,
+                    layout=previous.layout,
+                    run_id=previous.pk,
+                    seconds=time.perf_counter() - started,
+                )
+        run = IngestRun.objects.create(source=source.label, sha256=known.sha256, status=IngestStatus.RUNNING)
+        prepared = prepare_file(
+            data, filename=source.filename, trade_date=trade_date, exchange=exchange, skip_bad=skip_bad
+        )
+        known.layout, known.exchange = prepared.layout, prepared.exchange
+        known.rows_read, known.rows_skipped = prepared.rows_read, prepared.rows_skipped
+        known.rows_rejected = len(prepared.rejects)
+        known.first_date, known.last_date = prepared.first_date, prepared.last_date
+        with transaction.atomic():
+            counts = _upsert_chunked(
+                prepared.bars, exchange=prepared.exchange, label=source.filename, progress=progress
+            )
+        rejects_path = None
+        if len(prepared.rejects):
+            rejects_path = rejects_write(
+                prepared.rejects,
+                directory=Path(settings.VCP_DATA_DIR) / "ingest_rejects",
+                filename=source.filename,
+                sha256=known.sha256,
+            )
+        result = _result(source, known, SUCCEEDED, started, counts=counts, rejects_path=rejects_path)
+    except IngestError as exc:
+        result = _result(source, known, FAILED, started, error=str(exc))
+    except Exception as exc:  # a bug or a database failure: keep the record, log the traceback
+        logger.exception("ingesting %s failed unexpectedly", source.label)
+        result = _result(source, known, FAILED, started, error=f"unexpected error: {exc!r} (traceback in the log)")
+    logger.info("ingest %s", result.summary())
+    return _run_record(run, result, sha256=known.sha256)
+
+
+def _result(
+    source: SourceFile,
+    known: _Progress,
+    status: str,
+    started: float,
+    *,
+    counts: UpsertCounts | None = None,
+    rejects_path: Path | None = None,
+    error: str = "",
+) -> IngestResult:
+    counts = counts or UpsertCounts()
+    return IngestResult(
+        source=source.label,
+        status=status,
+        layout=known.layout,
+        exchange=known.exchange,
+        first_date=known.first_date,
+        last_date=known.last_date,
+        rows_read=known.rows_read,
+        inserted=counts.inserted,
+        updated=counts.updated,
+        unchanged=counts.unchanged,
+        rejected=known.rows_rejected,
+        skipped=known.rows_skipped,
+        seconds=time.perf_counter() - started,
+        error=error,
+        rejects_path=rejects_path,
+    )
+
+
+def _upsert_chunked(bars: pd.DataFrame, *, exchange: str, label: str, progress: bool) -> UpsertCounts:
+    counts = UpsertCounts()
+    show = progress and len(bars) > INGEST_CHUNK_ROWS
+    with tqdm(total=len(bars), unit="rows", unit_scale=True, desc=label, disable=not show) as bar:
+        for start in range(0, len(bars), INGEST_CHUNK_ROWS):
+            part = bars.iloc[start : start + INGEST_CHUNK_ROWS]
+            counts += bars_upsert(frame=part, exchange=exchange)
+            bar.update(len(part))
+    return counts
+
+
+def _run_record(run: IngestRun | None, result: IngestResult, *, sha256: str) -> IngestResult:
+    """Write the outcome to the file's IngestRun (creating it if the file failed before one existed)."""
+    values = {
+        "source": result.source,
+        "sha256": sha256,
+        "layout": result.layout,
+        "trade_date": result.first_date if result.first_date == result.last_date else None,
+        "status": IngestStatus.SUCCEEDED if result.status == SUCCEEDED else IngestStatus.FAILED,
+        "rows_read": result.rows_read,
+        "rows_inserted": result.inserted,
+        "rows_updated": result.updated,
+        "rows_unchanged": result.unchanged,
+        "rows_rejected": result.rejected,
+        "rows_skipped": result.skipped,
+        "seconds": result.seconds,
+        "error": result.error,
+        "finished_at": timezone.now(),
+    }
+    if run is None:
+        run = IngestRun.objects.create(**values)
+    else:
+        for name, value in values.items():
+            setattr(run, name, value)
+        run.save()
+    return IngestResult(**{**result.__dict__, "run_id": run.pk})
+
+
+# --- the daily inbox ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboxReport:
+    """Files the inbox run moved to done/ and failed/, and every file's result."""
+
+    loaded: list[str]
+    failed: list[str]
+    results: list[IngestResult]
+
+
+def _move(path: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    if target.exists():  # a file of the same name was handled before: keep both
+        target = folder / f"{path.stem}.{timezone.now():%Y%m%dT%H%M%S%f}{path.suffix}"
+    return Path(shutil.move(str(path), str(target)))
+
+
+def inbox_ingest(*, inbox: Path | None = None, progress: bool = False) -> InboxReport:
+    """Ingest every file waiting in ``inbox`` (default VCP_DATA_DIR/inbox), oldest name first.
+
+    A file whose sources all loaded (or were already loaded) moves to ``inbox/done/``; any
+    other to ``inbox/failed/``, where its IngestRun's error says why.
+    """
+    folder = inbox or Path(settings.VCP_DATA_DIR) / "inbox"
+    folder.mkdir(parents=True, exist_ok=True)
+    loaded: list[str] = []
+    failed: list[str] = []
+    results: list[IngestResult] = []
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+        outcome = bars_ingest(path=path, progress=progress)
+        results.extend(outcome)
+        ok = all(result.ok for result in outcome)
+        (loaded if ok else failed).append(path.name)
+        _move(path, folder / ("done" if ok else "failed"))
+    return InboxReport(loaded=loaded, failed=failed, results=results)

@@ -1,0 +1,216 @@
+"""Metrics for next-day upper-circuit predictions, with the naive baselines on the same rows.
+
+Pure module (no Django). Every array is per row ``(R,)``: ``y_true`` 0/1, ``proba`` calibrated
+probabilities in [0, 1], ``day`` any per-row date key (datetime64 or a date index) that groups rows
+into trading days. Results are plain dicts of Python numbers (``None`` where a metric is undefined,
+e.g. ROC-AUC on a slice with one class), ready for JSON.
+
+Baselines, scored on exactly the rows the model is scored on:
+
+- ``hit_today``: "it hit its upper circuit today, so it will tomorrow" (score and decision = today's flag).
+- ``momentum_top_k``: each day's top k by 20-day return are the positive decisions; its PR-AUC and
+  ROC-AUC use the return itself as the score (missing returns rank last).
+
+Slices: ``new_circuits`` (stocks that did not hit an upper circuit today: the base rate is ~1.5% and
+the model's real value lies there), ``series_eq`` and ``series_other`` (EQ is much harder than BE/SME).
+
+precision@k is computed per day and averaged over days. Ties are counted at their expected value
+under a random tie-break (a day whose k-th score is shared by g rows, p of them positive, gets
+``p/g`` per remaining slot), so a constant score such as the 0/1 "hit today" flag is neither
+flattered nor punished by row order. A day with fewer than k rows is scored on all its rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.metrics import average_precision_score, confusion_matrix, roc_auc_score
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+DEFAULT_K = 20
+
+
+def _day_groups(day: npt.ArrayLike) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Row order sorted by day, and the start offset of each day in that order."""
+    _, codes = np.unique(np.asarray(day), return_inverse=True)
+    order = np.argsort(codes, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0])
+    return order, starts
+
+
+def _ranking_score(score: npt.ArrayLike) -> FloatArray:
+    """Scores as float64 with NaN ranked below everything else."""
+    s = np.asarray(score, dtype=np.float64)
+    return np.where(np.isnan(s), -np.inf, s)
+
+
+def precision_at_k(y_true: npt.ArrayLike, score: npt.ArrayLike, day: npt.ArrayLike, *, k: int = DEFAULT_K) -> float:
+    """Mean over days of the share of positives among each day's k highest scores (tie-aware)."""
+    y = np.asarray(y_true, dtype=np.float64)
+    s = _ranking_score(score)
+    if len(y) == 0:
+        return float("nan")
+    order, starts = _day_groups(day)
+    per_day = []
+    for rows in np.split(order, starts[1:]):
+        ys, ss = y[rows], s[rows]
+        take = min(k, len(rows))
+        kth = np.partition(ss, len(ss) - take)[len(ss) - take]
+        above = ss > kth
+        tied = ss == kth
+        expected_hits = ys[above].sum() + (take - above.sum()) * ys[tied].mean()
+        per_day.append(expected_hits / take)
+    return float(np.mean(per_day))
+
+
+def top_k_per_day(score: npt.ArrayLike, day: npt.ArrayLike, *, k: int = DEFAULT_K) -> BoolArray:
+    """True for each day's k highest scores (missing scores never chosen; ties by row order)."""
+    s = _ranking_score(score)
+    codes = np.unique(np.asarray(day), return_inverse=True)[1]
+    order = np.lexsort((-s, codes))
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, np.diff(sorted_codes) != 0])
+    rank_in_day = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    chosen = np.zeros(len(s), dtype=bool)
+    chosen[order] = rank_in_day < k
+    return chosen & np.isfinite(s)
+
+
+def _safe(value: float | None) -> float | None:
+    return None if value is None or not np.isfinite(value) else float(value)
+
+
+def classification_metrics(
+    y_true: npt.ArrayLike,
+    score: npt.ArrayLike,
+    decision: npt.ArrayLike,
+    *,
+    day: npt.ArrayLike,
+    k: int = DEFAULT_K,
+) -> dict[str, Any]:
+    """F1, precision, recall and the confusion matrix of ``decision``; PR-AUC (average precision),
+    ROC-AUC and precision@k of ``score``; counts and base rate.
+    """
+    y = np.asarray(y_true, dtype=np.float64).astype(int)
+    s = _ranking_score(score)
+    d = np.asarray(decision, dtype=bool)
+    n = len(y)
+    positives = int(y.sum())
+    tn, fp, fn, tp = (int(v) for v in confusion_matrix(y, d.astype(int), labels=[0, 1]).ravel()) if n else (0,) * 4
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    both_classes = 0 < positives < n
+    # Average precision needs finite scores; -inf (missing) becomes just below the lowest real score.
+    finite = np.where(np.isfinite(s), s, (s[np.isfinite(s)].min() - 1.0) if np.isfinite(s).any() else 0.0)
+    return {
+        "rows": n,
+        "positives": positives,
+        "base_rate": positives / n if n else None,
+        "days": len(np.unique(np.asarray(day))) if n else 0,
+        "predicted_positive": int(d.sum()),
+        "f1": f1,
+        "precision": precision,
+        "recall": recall,
+        "pr_auc": _safe(average_precision_score(y, finite)) if positives else None,
+        "roc_auc": _safe(roc_auc_score(y, finite)) if both_classes else None,
+        f"precision_at_{k}": _safe(precision_at_k(y, s, day, k=k)) if n else None,
+        "confusion": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
+    }
+
+
+def _report(
+    y: FloatArray,
+    proba: FloatArray,
+    threshold: float,
+    day: np.ndarray,
+    hit_today: BoolArray | None,
+    momentum: FloatArray | None,
+    k: int,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"model": classification_metrics(y, proba, proba >= threshold, day=day, k=k)}
+    baselines: dict[str, Any] = {}
+    if hit_today is not None:
+        baselines["hit_today"] = classification_metrics(y, hit_today.astype(np.float64), hit_today, day=day, k=k)
+    if momentum is not None:
+        baselines["momentum_top_k"] = classification_metrics(
+            y, momentum, top_k_per_day(momentum, day, k=k), day=day, k=k
+        )
+    out["baselines"] = baselines
+    return out
+
+
+def evaluate(
+    y_true: npt.ArrayLike,
+    proba: npt.ArrayLike,
+    threshold: float,
+    *,
+    day: npt.ArrayLike,
+    hit_today: npt.ArrayLike | None = None,
+    momentum: npt.ArrayLike | None = None,
+    series: npt.ArrayLike | None = None,
+    k: int = DEFAULT_K,
+) -> dict[str, Any]:
+    """Model and baseline metrics on all rows and on the slices (see the module docstring).
+
+    ``hit_today`` ``(R,)`` bool: the stock hit its upper circuit on the row's day. ``momentum``
+    ``(R,)`` 20-day return (NaN allowed). ``series`` ``(R,)`` str. Slices whose input is not given
+    are left out.
+    """
+    y = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(proba, dtype=np.float64)
+    d = np.asarray(day)
+    if not (len(y) == len(p) == len(d)):
+        raise ValueError(f"y_true, proba and day must have one value per row: {len(y)}, {len(p)}, {len(d)}")
+    if np.isnan(y).any() or np.isnan(p).any():
+        raise ValueError("y_true and proba must not contain NaN: evaluate rows with a known label only")
+    flag = None if hit_today is None else np.asarray(hit_today, dtype=bool)
+    mom = None if momentum is None else np.asarray(momentum, dtype=np.float64)
+
+    def part(mask: BoolArray | None) -> dict[str, Any]:
+        if mask is None:
+            return _report(y, p, threshold, d, flag, mom, k)
+        return _report(
+            y[mask],
+            p[mask],
+            threshold,
+            d[mask],
+            None if flag is None else flag[mask],
+            None if mom is None else mom[mask],
+            k,
+        )
+
+    report: dict[str, Any] = {"threshold": float(threshold), "k": k, "all": part(None)}
+    if flag is not None:
+        report["new_circuits"] = part(~flag)
+    if series is not None:
+        is_eq = np.asarray(series).astype(str) == "EQ"
+        report["series_eq"] = part(is_eq)
+        report["series_other"] = part(~is_eq)
+    return report
+
+
+def feature_importance(model: Any, feature_names: tuple[str, ...]) -> dict[str, float]:
+    """Total split gain per feature, as shares summing to 1, highest first (unused features get 0).
+
+    Works for an xgboost Booster (trained with default f0..fN names) and a lightgbm Booster.
+    """
+    module = type(model).__module__
+    if module.startswith("xgboost"):
+        by_key = model.get_score(importance_type="total_gain")
+        booster_names = model.feature_names or [f"f{i}" for i in range(len(feature_names))]
+        gains = np.array([by_key.get(key, 0.0) for key in booster_names], dtype=np.float64)
+    elif module.startswith("lightgbm"):
+        gains = np.asarray(model.feature_importance(importance_type="gain"), dtype=np.float64)
+    else:
+        raise TypeError(f"not an xgboost or lightgbm Booster: {type(model).__name__}")
+    if len(gains) != len(feature_names):
+        raise ValueError(f"model has {len(gains)} features, {len(feature_names)} names given")
+    total = gains.sum()
+    shares = gains / total if total > 0 else gains
+    order = np.argsort(-shares, kind="stable")
+    return {feature_names[i]: float(shares[i]) for i in order}

@@ -1,0 +1,268 @@
+"""Registry writes: register, promote, roll back, archive. Each is atomic and audited.
+
+Every state change appends a PromotionEvent in the same transaction, and every web process and
+worker learns of it through ``registry_changed`` after commit (see loader.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from modelregistry import artifacts
+from modelregistry.choices import SYSTEM_ACTOR, PromotionAction, VersionStatus
+from modelregistry.models import ModelVersion, PromotionEvent
+
+logger = logging.getLogger("vcp.registry")
+
+Actor = AbstractBaseUser | AnonymousUser | None
+
+
+class RegistryError(Exception):
+    """A registry transition was refused; the message says why and what to do."""
+
+
+class ArtifactCheckFailed(RegistryError):
+    pass
+
+
+class MetricBelowFloor(RegistryError):
+    pass
+
+
+@dataclass(frozen=True)
+class RegisterInput:
+    """Everything a trained model brings to the registry (built by the training service)."""
+
+    algorithm: str
+    metrics: dict[str, Any]
+    threshold: float
+    horizon: int
+    feature_names: list[str]
+    feature_set_hash: str
+    train_start: dt.date
+    train_end: dt.date
+    valid_end: dt.date | None
+    test_end: dt.date | None
+    data_fingerprint: str
+    training_config: dict[str, Any]
+    reference: dict[str, Any]
+
+
+def _actor_fields(actor: Actor) -> tuple[str, Any]:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return SYSTEM_ACTOR, None
+    return str(actor.get_username()), actor
+
+
+def _require_reason(reason: str) -> str:
+    cleaned = (reason or "").strip()
+    if not cleaned:
+        raise RegistryError("A reason is required for every registry change; say why in a sentence.")
+    return cleaned
+
+
+def _snapshot(version: ModelVersion) -> dict[str, Any]:
+    return {"metrics": version.metrics, "threshold": version.threshold, "status": version.status}
+
+
+def _audit(
+    *, version: ModelVersion, action: str, from_status: str, to_status: str, actor: Actor, reason: str,
+    replaced: ModelVersion | None = None,
+) -> PromotionEvent:
+    actor_name, actor_user = _actor_fields(actor)
+    event = PromotionEvent.objects.create(
+        model_version=version,
+        replaced_version=replaced,
+        name=version.name,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor_name,
+        actor_user=actor_user,
+        reason=reason,
+        metrics_snapshot=_snapshot(version),
+    )
+    logger.info(
+        "registry %s", action,
+        extra={"model": version.name, "version": version.version, "actor": actor_name, "reason": reason},
+    )
+    return event
+
+
+def _notify_after_commit() -> None:
+    from modelregistry.loader import registry_changed
+
+    transaction.on_commit(registry_changed)
+
+
+def verify_artifacts(version: ModelVersion) -> None:
+    """Raise ArtifactCheckFailed unless every artifact file matches the sha256 the registry recorded.
+
+    ``artifacts.load`` checks the files against their manifest; comparing the manifest with the
+    database row as well catches a manifest rewritten to match tampered files.
+    """
+    try:
+        loaded = artifacts.load(settings.VCP_ARTIFACT_ROOT, name=version.name, version=str(version.version),
+                                native=False)
+        if loaded.manifest.files != version.checksums:
+            raise artifacts.ArtifactIntegrityError("the manifest's checksums differ from the registry's")
+    except (artifacts.ArtifactIntegrityError, FileNotFoundError) as exc:
+        raise ArtifactCheckFailed(
+            f"{version.label} cannot be used: {exc}. Retrain and register a new version."
+        ) from exc
+
+
+def _check_floors(version: ModelVersion) -> None:
+    floors = {"pr_auc": settings.VCP_PROMOTION_MIN_PR_AUC, "f1": settings.VCP_PROMOTION_MIN_F1}
+    for key, floor in floors.items():
+        value = version.metric(key)
+        if floor > 0 and (value is None or value < floor):
+            raise MetricBelowFloor(
+                f"{version.label} has test {key}={value} below the floor {floor} "
+                f"(VCP_PROMOTION_MIN_{key.upper()}); train a better model or lower the floor."
+            )
+
+
+def model_version_register(
+    *,
+    data: RegisterInput,
+    name: str,
+    native_model: Any,
+    onnx_bytes: bytes,
+    artifact_metadata: dict[str, Any],
+    actor: Actor = None,
+) -> ModelVersion:
+    """Store the artifacts and create the next version of ``name`` as a candidate, atomically.
+
+    The artifact directory is removed again if the database insert fails, so a retry can reuse
+    the version number.
+    """
+    with transaction.atomic():
+        # Lock the name's rows so two concurrent registrations cannot take the same number.
+        list(ModelVersion.objects.select_for_update().filter(name=name).values_list("id", flat=True))
+        number = (ModelVersion.objects.filter(name=name).aggregate(v=Max("version"))["v"] or 0) + 1
+        manifest = artifacts.save_version(
+            settings.VCP_ARTIFACT_ROOT, name=name, version=str(number), native_model=native_model,
+            onnx_bytes=onnx_bytes, metadata=artifact_metadata,
+        )
+        try:
+            _, actor_user = _actor_fields(actor)
+            version = ModelVersion.objects.create(
+                name=name,
+                version=number,
+                status=VersionStatus.CANDIDATE,
+                created_by=actor_user,
+                artifact_uri=str(manifest.directory),
+                checksums=dict(manifest.files),
+                **data.__dict__,
+            )
+            _audit(
+                version=version, action=PromotionAction.REGISTER, from_status="", to_status=VersionStatus.CANDIDATE,
+                actor=actor, reason=f"trained {data.algorithm} on {data.train_start}..{data.train_end}",
+            )
+        except BaseException:
+            shutil.rmtree(manifest.directory, ignore_errors=True)
+            raise
+    return version
+
+
+def _switch_production(
+    *, target: ModelVersion, current: ModelVersion | None, rolled_back: bool, now: dt.datetime
+) -> None:
+    # Demote first: the partial unique index allows one production row per name at every statement.
+    if current is not None:
+        current.status = VersionStatus.ARCHIVED
+        if rolled_back:
+            current.rolled_back_at = now
+        current.save(update_fields=["status", "rolled_back_at"])
+    target.status = VersionStatus.PRODUCTION
+    target.promoted_at = now
+    target.save(update_fields=["status", "promoted_at", "previous_production"])
+
+
+def model_version_promote(*, version: ModelVersion, actor: Actor, reason: str) -> ModelVersion:
+    """Make ``version`` the production version of its name; the old one becomes the rollback target.
+
+    Refuses when the artifacts fail their checksums or a metric is below its configured floor.
+    """
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        target = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        if target.status == VersionStatus.PRODUCTION:
+            raise RegistryError(f"{target.label} is already in production.")
+        verify_artifacts(target)
+        _check_floors(target)
+        current = (
+            ModelVersion.objects.select_for_update()
+            .filter(name=target.name, status=VersionStatus.PRODUCTION)
+            .first()
+        )
+        from_status = target.status
+        target.previous_production = current
+        _switch_production(target=target, current=current, rolled_back=False, now=timezone.now())
+        _audit(
+            version=target, action=PromotionAction.PROMOTE, from_status=from_status,
+            to_status=VersionStatus.PRODUCTION, actor=actor, reason=reason, replaced=current,
+        )
+        _notify_after_commit()
+    return target
+
+
+def model_version_rollback(*, name: str, actor: Actor, reason: str) -> ModelVersion:
+    """Put the previous production version of ``name`` back into production.
+
+    The version rolled back out is archived and stamped ``rolled_back_at`` (the automatic rollback
+    uses that stamp to act at most once per version).
+    """
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        current = (
+            ModelVersion.objects.select_for_update().filter(name=name, status=VersionStatus.PRODUCTION).first()
+        )
+        if current is None:
+            raise RegistryError(f"{name!r} has no production version to roll back.")
+        if current.previous_production_id is None:
+            raise RegistryError(
+                f"{current.label} has no previous production version to roll back to; promote another version."
+            )
+        target = ModelVersion.objects.select_for_update().get(pk=current.previous_production_id)
+        verify_artifacts(target)
+        from_status = target.status
+        _switch_production(target=target, current=current, rolled_back=True, now=timezone.now())
+        _audit(
+            version=target, action=PromotionAction.ROLLBACK, from_status=from_status,
+            to_status=VersionStatus.PRODUCTION, actor=actor, reason=reason, replaced=current,
+        )
+        _notify_after_commit()
+    return target
+
+
+def model_version_archive(*, version: ModelVersion, actor: Actor, reason: str) -> ModelVersion:
+    """Archive a candidate. A production version is replaced by promoting or rolling back instead."""
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        target = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        if target.status == VersionStatus.PRODUCTION:
+            raise RegistryError(
+                f"{target.label} is in production; promote another version or roll back instead of archiving it."
+            )
+        if target.status == VersionStatus.ARCHIVED:
+            raise RegistryError(f"{target.label} is already archived.")
+        from_status = target.status
+        target.status = VersionStatus.ARCHIVED
+        target.save(update_fields=["status"])
+        _audit(
+            version=target, action=PromotionAction.ARCHIVE, from_status=from_status,
+            to_status=VersionStatus.ARCHIVED, actor=actor, reason=reason,
+        )
+    return target

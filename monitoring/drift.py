@@ -1,0 +1,412 @@
+"""Feature drift: PSI on bins frozen at training time, and the two-sample KS test (scipy).
+
+Pure numpy/scipy, no Django. ``values`` arrays are float64 shaped ``(rows, F features)``: one row
+per stock-day, columns in the order of the model's feature names. Non-finite values (NaN, +-inf)
+count as *missing*.
+
+Reference (frozen when a model version is trained, stored as JSON on the version)
+    Per feature: ``edges``, the interior cut points at the 10%, 20%, ..., 90% quantiles of the
+    training values (``method="inverted_cdf"``, so every edge is an observed value), deduplicated,
+    so a discrete feature such as a circuit count gets one bin per distinct value instead of empty
+    slivers. Bins are right-closed and open at both ends: ``(-inf, e0], (e0, e1], ..., (e_k, +inf)``,
+    so a value outside the training range still lands in an outer bin. ``proportions`` has one
+    entry per value bin plus a final *missing* bin, and sums to 1 over all rows.
+
+Missing values
+    Kept as their own bin, because a jump in the missing share (a broken feed, a rolling window
+    that no longer fills) is drift worth seeing. When neither side has missing values the bin
+    contributes exactly 0. ``psi`` also accepts proportions without the missing bin, in which
+    case missing values are excluded from both sides.
+
+PSI
+    ``sum_i (c_i - r_i) * ln(c_i / r_i)`` over the bins, with both proportions floored at ``eps``
+    (1e-4) so an empty bin gives a large but finite term. The floored proportions are not
+    renormalised. Fixed reading: below 0.1 OK, 0.1 to 0.25 WARN, 0.25 and above ALERT.
+
+Sample-size-aware threshold
+    Under "no drift", with reference and current both random samples of one population,
+    ``PSI ~ (1/n_ref + 1/n_cur) * chi2(B - 1)`` approximately (B occupied bins; Yurdakul 2018,
+    "Statistical Properties of Population Stability Index", Western Michigan University). Its
+    ``1 - alpha`` quantile is the PSI that sampling noise alone exceeds with probability alpha. A
+    fixed 0.25 is far above the noise for a full day's universe (~2,000 stocks: about 0.009 with 11
+    bins) but below it for a few dozen rows, so a status above OK also requires the PSI to exceed
+    this critical value (at alpha / F, F features) and at least ``min_rows`` current rows (200): the
+    approximation needs a handful of rows per bin, and with fewer an empty bin's eps-floored term
+    alone exceeds it.
+
+KS
+    ``scipy.stats.ks_2samp`` between a compact reference sample and the current finite values. The
+    sample is the 1,000 evenly spaced quantiles at probabilities ``(i + 0.5) / 1000``: deterministic
+    (the same JSON every time, unlike a seeded subsample whose draws change with the row order),
+    and its empirical CDF stays within 1/2000 of the full training CDF, so the statistic is that of
+    the full reference to within 0.0005. The p-value treats the reference as 1,000 draws, which is
+    conservative against a multi-million-row training set.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats
+
+FloatArray = npt.NDArray[np.float64]
+
+DEFAULT_BINS = 10
+DEFAULT_SAMPLE_SIZE = 1000
+DEFAULT_EPS = 1e-4
+PSI_WARN = 0.1
+PSI_ALERT = 0.25
+# Below ~20 expected rows per decile bin the chi-square approximation under-states PSI's noise
+# (empty bins floored at eps dominate): measured in docs/monitoring.md.
+DEFAULT_MIN_ROWS = 200
+REFERENCE_FORMAT = 1
+
+
+class DriftStatus(StrEnum):
+    OK = "ok"
+    WARN = "warn"
+    ALERT = "alert"
+
+    @property
+    def level(self) -> int:
+        """0, 1, 2: what the ``vcp_drift_status`` gauge exports."""
+        return _STATUS_ORDER.index(self)
+
+
+_STATUS_ORDER: tuple[DriftStatus, ...] = (DriftStatus.OK, DriftStatus.WARN, DriftStatus.ALERT)
+
+
+@dataclass(frozen=True)
+class FeatureBaseline:
+    """One feature's frozen training distribution."""
+
+    name: str
+    edges: tuple[float, ...]  # (k,) interior cut points, strictly ascending
+    proportions: tuple[float, ...]  # (k + 2,) k + 1 value bins, then the missing bin; sums to 1
+    rows: int  # training rows, missing included
+    count: int  # finite training values
+    sample: tuple[float, ...]  # (<= sample_size,) evenly spaced quantiles of the finite values, for KS
+
+    @property
+    def missing_share(self) -> float:
+        return self.proportions[-1]
+
+    def value_proportions(self) -> tuple[float, ...]:
+        """(k + 1,) shares of the value bins among finite values only (all zeros when none)."""
+        finite_share = 1.0 - self.missing_share
+        if finite_share <= 0.0:
+            return tuple(0.0 for _ in self.proportions[:-1])
+        return tuple(p / finite_share for p in self.proportions[:-1])
+
+
+@dataclass(frozen=True)
+class FeatureReference:
+    """The training-time baseline of every feature, in the model's column order."""
+
+    features: tuple[FeatureBaseline, ...]
+    bins: int = DEFAULT_BINS
+    sample_size: int = DEFAULT_SAMPLE_SIZE
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.features)
+
+    @property
+    def rows(self) -> int:
+        return self.features[0].rows if self.features else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": REFERENCE_FORMAT, **asdict(self)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureReference:
+        if data.get("format") != REFERENCE_FORMAT:
+            raise ValueError(f"unknown feature reference format {data.get('format')!r}, expected {REFERENCE_FORMAT}")
+        features = tuple(
+            FeatureBaseline(
+                name=str(f["name"]),
+                edges=tuple(float(x) for x in f["edges"]),
+                proportions=tuple(float(x) for x in f["proportions"]),
+                rows=int(f["rows"]),
+                count=int(f["count"]),
+                sample=tuple(float(x) for x in f["sample"]),
+            )
+            for f in data["features"]
+        )
+        return cls(features=features, bins=int(data["bins"]), sample_size=int(data["sample_size"]))
+
+    @classmethod
+    def from_json(cls, text: str) -> FeatureReference:
+        return cls.from_dict(json.loads(text))
+
+
+@dataclass(frozen=True)
+class FeatureDrift:
+    name: str
+    psi: float
+    psi_critical: float  # sample-size-aware critical value at the report's alpha / F
+    significant: bool  # psi > psi_critical
+    enough_data: bool  # n_current >= the report's min_rows
+    ks_statistic: float  # NaN when either side has no finite value
+    ks_pvalue: float
+    n_reference: int  # rows (finite values only when the report excludes missing values)
+    n_current: int
+    missing_share_reference: float
+    missing_share_current: float
+    status: DriftStatus
+
+
+@dataclass(frozen=True)
+class DriftResult:
+    features: tuple[FeatureDrift, ...]
+    status: DriftStatus  # the worst feature status
+    n_reference: int
+    n_current: int
+    alpha: float  # family-wise: each feature is tested at alpha / F
+    min_rows: int
+    psi_warn: float
+    psi_alert: float
+    include_missing: bool
+
+    @property
+    def retrain_needed(self) -> bool:
+        return self.status is DriftStatus.ALERT
+
+    @property
+    def drifted_features(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.features if f.status is not DriftStatus.OK)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: statuses as strings, NaN KS values and an infinite critical value as None."""
+        out = asdict(self)
+        out["status"] = self.status.value
+        for feature in out["features"]:
+            feature["status"] = feature["status"].value
+            for key in ("ks_statistic", "ks_pvalue", "psi_critical"):
+                if not math.isfinite(feature[key]):
+                    feature[key] = None
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DriftResult:
+        """The inverse of ``to_dict`` (a stored report back to the dataclass)."""
+        missing = {"ks_statistic": math.nan, "ks_pvalue": math.nan, "psi_critical": math.inf}
+        features = tuple(
+            FeatureDrift(
+                **{
+                    **f,
+                    **{key: fallback for key, fallback in missing.items() if f[key] is None},
+                    "status": DriftStatus(f["status"]),
+                }
+            )
+            for f in data["features"]
+        )
+        return cls(**{**data, "features": features, "status": DriftStatus(data["status"])})
+
+
+def _as_columns(values: npt.ArrayLike) -> FloatArray:
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim != 2:
+        raise ValueError(f"expected a (rows, features) array, got shape {arr.shape}")
+    return arr
+
+
+def bin_proportions(values: npt.ArrayLike, edges: npt.ArrayLike, *, include_missing: bool = True) -> FloatArray:
+    """Share of ``values`` (1-D) in each right-closed bin of ``edges`` (k,): shape (k + 2,), the last
+    entry the missing share; or (k + 1,) over finite values only when ``include_missing`` is False.
+    An empty input gives all zeros."""
+    x = np.asarray(values, dtype=np.float64).ravel()
+    cuts = np.asarray(edges, dtype=np.float64)
+    finite = x[np.isfinite(x)]
+    counts = np.bincount(np.searchsorted(cuts, finite, side="left"), minlength=len(cuts) + 1).astype(np.float64)
+    if include_missing:
+        counts = np.append(counts, float(len(x) - len(finite)))
+    total = counts.sum()
+    return counts / total if total > 0 else counts
+
+
+def _baseline(name: str, column: FloatArray, *, bins: int, sample_size: int) -> FeatureBaseline:
+    finite = column[np.isfinite(column)]
+    if len(finite):
+        cut_probs = np.arange(1, bins) / bins
+        sample_probs = (np.arange(sample_size) + 0.5) / sample_size
+        quantiles = np.quantile(finite, np.concatenate([cut_probs, sample_probs]), method="inverted_cdf")
+        edges = np.unique(quantiles[: bins - 1])
+        sample = quantiles[bins - 1 :]
+    else:
+        edges = np.empty(0)
+        sample = np.empty(0)
+    return FeatureBaseline(
+        name=name,
+        edges=tuple(edges.tolist()),
+        proportions=tuple(bin_proportions(column, edges).tolist()),
+        rows=len(column),
+        count=len(finite),
+        sample=tuple(sample.tolist()),
+    )
+
+
+def reference_from_training(
+    values: npt.ArrayLike,
+    names: Sequence[str],
+    *,
+    bins: int = DEFAULT_BINS,
+    sample_size: int = DEFAULT_SAMPLE_SIZE,
+) -> FeatureReference:
+    """Freeze the training distribution of each column of ``values`` (rows, F) named by ``names`` (F,)."""
+    arr = _as_columns(values)
+    if arr.shape[1] != len(names):
+        raise ValueError(f"{arr.shape[1]} columns but {len(names)} names")
+    if len(set(names)) != len(names):
+        raise ValueError("feature names must be unique")
+    if arr.shape[0] == 0:
+        raise ValueError("cannot build a reference from zero rows")
+    if bins < 2 or sample_size < 1:
+        raise ValueError("bins must be >= 2 and sample_size >= 1")
+    features = tuple(
+        _baseline(str(name), arr[:, j], bins=bins, sample_size=sample_size) for j, name in enumerate(names)
+    )
+    return FeatureReference(features=features, bins=bins, sample_size=sample_size)
+
+
+def psi(
+    reference_proportions: npt.ArrayLike,
+    current_values: npt.ArrayLike,
+    edges: npt.ArrayLike,
+    eps: float = DEFAULT_EPS,
+) -> float:
+    """Population stability index of ``current_values`` (1-D) against frozen bins.
+
+    ``reference_proportions`` has ``len(edges) + 2`` entries (value bins, then the missing bin) or
+    ``len(edges) + 1`` (value bins only: missing values are then excluded). Proportions below
+    ``eps`` are floored at ``eps``. Returns 0.0 for an empty current sample."""
+    ref = np.asarray(reference_proportions, dtype=np.float64)
+    n_edges = len(np.asarray(edges))
+    if len(ref) not in (n_edges + 1, n_edges + 2):
+        raise ValueError(f"{len(ref)} reference proportions do not fit {n_edges} edges")
+    cur = bin_proportions(current_values, edges, include_missing=len(ref) == n_edges + 2)
+    if cur.sum() == 0:
+        return 0.0
+    r = np.maximum(ref, eps)
+    c = np.maximum(cur, eps)
+    return float(np.sum((c - r) * np.log(c / r)))
+
+
+def ks(reference_sample: npt.ArrayLike, current_values: npt.ArrayLike) -> tuple[float, float]:
+    """Two-sample KS (statistic, p-value) over finite values; (NaN, NaN) when either side is empty."""
+    ref = np.asarray(reference_sample, dtype=np.float64)
+    cur = np.asarray(current_values, dtype=np.float64)
+    ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
+    if len(ref) == 0 or len(cur) == 0:
+        return (math.nan, math.nan)
+    result = stats.ks_2samp(ref, cur)
+    return (float(result.statistic), float(result.pvalue))
+
+
+def psi_threshold_for_sample_size(n_ref: int, n_cur: int, bins: int, alpha: float = 0.05) -> float:
+    """The PSI that sampling noise alone exceeds with probability ``alpha`` (Yurdakul 2018):
+    the ``1 - alpha`` quantile of chi2(bins - 1) scaled by ``1/n_ref + 1/n_cur``. With one bin or
+    fewer the PSI is 0 under "no drift", so the threshold is 0."""
+    if n_ref <= 0 or n_cur <= 0:
+        raise ValueError("sample sizes must be positive")
+    if not 0.0 < alpha < 1.0:
+        raise ValueError("alpha must lie in (0, 1)")
+    if bins <= 1:
+        return 0.0
+    return float(stats.chi2.ppf(1.0 - alpha, bins - 1) * (1.0 / n_ref + 1.0 / n_cur))
+
+
+def psi_status(value: float, *, warn: float = PSI_WARN, alert: float = PSI_ALERT) -> DriftStatus:
+    """The fixed reading of a PSI: OK below ``warn``, WARN below ``alert``, ALERT from ``alert`` on."""
+    if value >= alert:
+        return DriftStatus.ALERT
+    if value >= warn:
+        return DriftStatus.WARN
+    return DriftStatus.OK
+
+
+def drift_report(
+    reference: FeatureReference,
+    current: npt.ArrayLike,
+    *,
+    alpha: float = 0.05,
+    min_rows: int = DEFAULT_MIN_ROWS,
+    warn: float = PSI_WARN,
+    alert: float = PSI_ALERT,
+    eps: float = DEFAULT_EPS,
+    require_significance: bool = True,
+    include_missing: bool = True,
+) -> DriftResult:
+    """PSI and KS of each column of ``current`` (rows, F, in ``reference.names`` order).
+
+    A feature's status is the fixed PSI reading, lowered to OK when ``require_significance`` and
+    either the PSI does not exceed its critical value or the feature has fewer than ``min_rows``
+    current values. Critical values are at ``alpha / F`` (Bonferroni), so ``alpha`` bounds the chance
+    that *some* feature of a drift-free report is significant. The overall status is the worst
+    feature's; ALERT means "retrain needed". With ``include_missing`` False the missing bin is left
+    out and PSI, KS and the sample sizes use finite values only (a feature with none on either side
+    then reads PSI 0, critical value +inf)."""
+    arr = _as_columns(current)
+    if arr.shape[1] != len(reference.features):
+        raise ValueError(f"current has {arr.shape[1]} columns, the reference {len(reference.features)}")
+    if arr.shape[0] == 0:
+        raise ValueError("cannot check drift on zero rows")
+    n_rows = arr.shape[0]
+    feature_alpha = alpha / len(reference.features)
+    results = []
+    for j, base in enumerate(reference.features):
+        column = arr[:, j]
+        finite = int(np.count_nonzero(np.isfinite(column)))
+        if include_missing:
+            ref_props, n_ref, n_cur = base.proportions, base.rows, n_rows
+        else:
+            ref_props, n_ref, n_cur = base.value_proportions(), base.count, finite
+        value = psi(ref_props, column, base.edges, eps=eps)
+        occupied = sum(1 for p in ref_props if p > 0.0)
+        critical = (
+            psi_threshold_for_sample_size(n_ref, n_cur, occupied, alpha=feature_alpha) if n_ref and n_cur else math.inf
+        )
+        significant = value > critical
+        enough_data = n_cur >= min_rows
+        status = psi_status(value, warn=warn, alert=alert)
+        if require_significance and not (significant and enough_data):
+            status = DriftStatus.OK
+        statistic, pvalue = ks(base.sample, column)
+        results.append(
+            FeatureDrift(
+                name=base.name,
+                psi=value,
+                psi_critical=critical,
+                significant=significant,
+                enough_data=enough_data,
+                ks_statistic=statistic,
+                ks_pvalue=pvalue,
+                n_reference=n_ref,
+                n_current=n_cur,
+                missing_share_reference=base.missing_share,
+                missing_share_current=1.0 - finite / n_rows,
+                status=status,
+            )
+        )
+    overall = max((f.status for f in results), key=lambda s: s.level, default=DriftStatus.OK)
+    return DriftResult(
+        features=tuple(results),
+        status=overall,
+        n_reference=reference.rows,
+        n_current=n_rows,
+        alpha=alpha,
+        min_rows=min_rows,
+        psi_warn=warn,
+        psi_alert=alert,
+        include_missing=include_missing,
+    )

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+from sklearn.metrics import average_precision_score
+from statsmodels.stats.contingency_tables import mcnemar
+
+from backtesting.stats import _SortedAP, fold_trend, mcnemar_compare, pr_auc_difference_ci
+
+
+def decisions_for(table: list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Truth and two models' decisions whose right/wrong table is ``table`` (rows A, columns B)."""
+    y, a, b = [], [], []
+    for a_right, row in ((True, table[0]), (False, table[1])):
+        for b_right, count in zip((True, False), row, strict=True):
+            y += [1] * count
+            a += [1 if a_right else 0] * count
+            b += [1 if b_right else 0] * count
+    return np.array(y), np.array(a), np.array(b)
+
+
+def test_mcnemar_uses_chi_square_with_correction_for_many_discordant_pairs() -> None:
+    table = [[50, 30], [10, 10]]
+    result = mcnemar_compare(**dict(zip(("y_true", "pred_a", "pred_b"), decisions_for(table), strict=True)))
+    np.testing.assert_array_equal(result.table, table)
+    assert not result.exact
+    assert result.statistic == pytest.approx((abs(30 - 10) - 1) ** 2 / 40)  # 9.025
+    assert result.pvalue == pytest.approx(sps.chi2.sf(9.025, 1))
+    reference = mcnemar(np.array(table), exact=False, correction=True)
+    assert result.pvalue == pytest.approx(reference.pvalue)
+    assert result.verdict.startswith("Model A is right significantly more often")
+
+
+def test_mcnemar_uses_the_exact_binomial_below_25_discordant_pairs() -> None:
+    table = [[5, 8], [2, 3]]
+    y, a, b = decisions_for(table)
+    result = mcnemar_compare(y_true=y, pred_a=a, pred_b=b)
+    assert result.exact
+    assert result.statistic == 2
+    assert result.pvalue == pytest.approx(2 * (1 + 10 + 45) / 1024)  # two-sided P(X <= 2), n = 10
+    assert result.pvalue == pytest.approx(mcnemar(np.array(table), exact=True).pvalue)
+    assert result.verdict.startswith("No significant difference")
+
+
+def test_mcnemar_with_identical_models_has_nothing_to_test() -> None:
+    y = np.array([1, 0, 1, 0])
+    result = mcnemar_compare(y_true=y, pred_a=[1, 0, 0, 0], pred_b=[1, 0, 0, 0])
+    assert result.pvalue == pytest.approx(1.0)
+    assert "no difference to test" in result.verdict
+
+
+def test_day_weighted_average_precision_matches_sklearn_with_ties() -> None:
+    rng = np.random.default_rng(1)
+    y = (rng.uniform(size=400) < 0.2).astype(float)
+    score = np.round(rng.uniform(size=400) + 0.3 * y, 1)  # rounding makes many ties
+    days = np.arange(400) // 10
+    day_weights = rng.integers(0, 4, size=40).astype(float)  # a resample: how often each day was drawn
+    ap = _SortedAP(y, score, days)
+    assert ap(np.ones(40)) == pytest.approx(average_precision_score(y, score))
+    assert ap(day_weights) == pytest.approx(average_precision_score(y, score, sample_weight=day_weights[days]))
+    untied = rng.uniform(size=400)
+    assert _SortedAP(y, untied, days)(day_weights) == pytest.approx(
+        average_precision_score(y, untied, sample_weight=day_weights[days])
+    )
+
+
+def synthetic_days(seed: int, *, n_days: int = 60, per_day: int = 80) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(seed)
+    days = np.repeat(np.arange(n_days), per_day)
+    # Each day has its own base rate: rows within a day are correlated.
+    rate = rng.uniform(0.01, 0.2, n_days)[days]
+    y = (rng.uniform(size=days.size) < rate).astype(float)
+    good = y + rng.normal(0, 0.6, days.size)
+    weak = y + rng.normal(0, 2.0, days.size)
+    return y, good, weak, days
+
+
+def test_bootstrap_finds_a_clearly_better_ranker() -> None:
+    y, good, weak, days = synthetic_days(2)
+    result = pr_auc_difference_ci(y_true=y, score_a=good, score_b=weak, days=days, n_boot=300, seed=4)
+    assert result.pr_auc_a == pytest.approx(average_precision_score(y, good))
+    assert result.pr_auc_b == pytest.approx(average_precision_score(y, weak))
+    assert result.low > 0
+    assert result.low < result.difference < result.high
+    assert result.n_days == 60
+    assert result.verdict.startswith("Model A ranks better")
+
+
+def test_bootstrap_of_a_model_against_itself_is_zero() -> None:
+    y, good, _, days = synthetic_days(3)
+    result = pr_auc_difference_ci(y_true=y, score_a=good, score_b=good.copy(), days=days, n_boot=100)
+    assert (result.difference, result.low, result.high) == (0.0, 0.0, 0.0)
+    assert result.verdict.startswith("No clear difference")
+
+
+def test_bootstrap_is_reproducible_with_a_seed() -> None:
+    y, good, weak, days = synthetic_days(5)
+    kwargs = {"y_true": y, "score_a": good, "score_b": weak, "days": days, "n_boot": 100}
+    first = pr_auc_difference_ci(**kwargs, seed=7)
+    assert pr_auc_difference_ci(**kwargs, seed=7) == first
+    assert pr_auc_difference_ci(**kwargs, seed=8).low != first.low
+
+
+def test_bootstrap_resamples_whole_days() -> None:
+    # Duplicating every row leaves day-block resamples unchanged, since the days are what is drawn.
+    y, good, weak, days = synthetic_days(6, n_days=30)
+    once = pr_auc_difference_ci(y_true=y, score_a=good, score_b=weak, days=days, n_boot=200, seed=1)
+    twice = pr_auc_difference_ci(
+        y_true=np.tile(y, 2),
+        score_a=np.tile(good, 2),
+        score_b=np.tile(weak, 2),
+        days=np.tile(days, 2),
+        n_boot=200,
+        seed=1,
+    )
+    assert twice.n_days == once.n_days == 30
+    assert (twice.low, twice.high) == pytest.approx((once.low, once.high))
+
+
+def test_trend_test_flags_a_steady_decline() -> None:
+    f1 = 0.5 - 0.01 * np.arange(12)
+    result = fold_trend(f1)
+    assert result.slope == pytest.approx(-0.01)
+    assert result.tau == pytest.approx(-1.0)
+    assert result.tau_pvalue == pytest.approx(2 / math.factorial(12))  # exact: only one of 12! orders is as extreme
+    assert result.degrading
+    assert result.verdict.endswith("the model is degrading.")
+
+
+def test_trend_test_sees_no_trend_in_noise_and_skips_missing_folds() -> None:
+    f1 = np.array([0.42, 0.47, np.nan, 0.40, 0.46, 0.43, 0.45, 0.41, 0.44])
+    result = fold_trend(f1)
+    assert result.n_folds == 8
+    reference = sps.kendalltau(np.delete(np.arange(9), 2), np.delete(f1, 2))
+    assert result.tau == pytest.approx(reference.statistic)
+    assert not result.degrading
+    assert result.verdict.startswith("No significant trend")
+    with pytest.raises(ValueError, match="at least 3 folds"):
+        fold_trend([0.4, np.nan, 0.5])

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.conf import LazySettings
+
+from marketdata.models import DailyBar, IngestRun
+from marketdata.tasks import ingest_bhavcopy_daily
+
+pytestmark = pytest.mark.django_db
+
+LEGACY = "SYMBOL,SERIES,OPEN,HIGH,LOW,CLOSE,LAST,PREVCLOSE,TOTTRDQTY,TOTTRDVAL,TIMESTAMP,TOTALTRADES,ISIN,"
+
+
+@pytest.fixture
+def inbox(settings: LazySettings, tmp_path: Path) -> Path:
+    settings.VCP_DATA_DIR = tmp_path / "data"
+    folder = tmp_path / "data" / "inbox"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _legacy(path: Path, high: str = "11") -> Path:
+    path.write_text(LEGACY + f"\nAAA,EQ,10,{high},9,10.5,10.5,10,1000,10500,01-APR-2024,12,INE000000001,\n")
+    return path
+
+
+def test_task_loads_inbox_files_and_files_them_under_done_or_failed(inbox: Path) -> None:
+    _legacy(inbox / "cm01APR2024bhav.csv")
+    _legacy(inbox / "cm01APR2024bhav_broken.csv", high="8")
+    result = ingest_bhavcopy_daily.apply(kwargs={"today": "2024-04-02"}).get()
+    assert result["status"] == "failed"
+    assert (result["loaded"], result["failed"]) == (["cm01APR2024bhav.csv"], ["cm01APR2024bhav_broken.csv"])
+    assert (inbox / "done" / "cm01APR2024bhav.csv").is_file()
+    assert (inbox / "failed" / "cm01APR2024bhav_broken.csv").is_file()
+    assert not [p for p in inbox.iterdir() if p.is_file()]
+    assert DailyBar.objects.count() == 1
+    assert IngestRun.objects.filter(pk__in=result["runs"]).count() == 2
+
+
+def test_task_skips_a_day_that_is_no_trading_session(inbox: Path) -> None:
+    _legacy(inbox / "cm01APR2024bhav.csv")
+    result = ingest_bhavcopy_daily(today="2024-03-25")  # Holi
+    assert result["status"] == "skipped"
+    assert (inbox / "cm01APR2024bhav.csv").is_file()
+    assert not DailyBar.objects.exists()
+
+
+def test_task_moves_a_file_already_loaded_to_done_without_a_second_run(inbox: Path) -> None:
+    _legacy(inbox / "a.csv")
+    ingest_bhavcopy_daily(today="2024-04-02")
+    _legacy(inbox / "a.csv")
+    result = ingest_bhavcopy_daily(today="2024-04-03")
+    assert result["loaded"] == ["a.csv"]
+    assert len(list((inbox / "done").iterdir())) == 2
+    assert IngestRun.objects.count() == 1
+
+
+def test_task_fails_loudly_beyond_the_installed_calendar(inbox: Path) -> None:
+    with pytest.raises(ValueError, match="upgrade exchange_calendars"):
+        ingest_bhavcopy_daily(today="2099-01-05")

@@ -1,0 +1,298 @@
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from monitoring.drift import (
+    DriftResult,
+    DriftStatus,
+    FeatureReference,
+    bin_proportions,
+    drift_report,
+    ks,
+    psi,
+    psi_status,
+    psi_threshold_for_sample_size,
+    reference_from_training,
+)
+
+
+def _training(rows: int = 20_000, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    values = np.column_stack(
+        [
+            rng.normal(0.0, 1.0, rows),  # continuous
+            rng.poisson(0.4, rows).astype(np.float64),  # discrete, mostly zeros
+            rng.lognormal(3.0, 1.0, rows),  # skewed
+        ]
+    )
+    values[rng.random(rows) < 0.05, 2] = np.nan
+    return values
+
+
+NAMES = ("ret_1d", "uc_count_20", "price")
+
+
+def test_identical_distributions_have_zero_psi() -> None:
+    values = _training()
+    reference = reference_from_training(values, NAMES)
+    for j, base in enumerate(reference.features):
+        assert psi(base.proportions, values[:, j], base.edges) == 0.0
+
+
+def test_known_shift_gives_the_hand_computed_psi() -> None:
+    # Two value bins split at 0.5, no missing values: reference 50/50, current 75/25.
+    # PSI = (0.75 - 0.5) ln(0.75 / 0.5) + (0.25 - 0.5) ln(0.25 / 0.5) = 0.25 ln 1.5 + 0.25 ln 2 = 0.25 ln 3
+    value = psi([0.5, 0.5, 0.0], [0.0, 0.0, 0.0, 1.0], [0.5])
+    assert value == pytest.approx(0.25 * math.log(3.0), rel=1e-12)
+    assert value == pytest.approx(0.274653, abs=1e-6)
+
+
+def test_an_empty_bin_is_floored_at_epsilon() -> None:
+    # Everything lands in the first bin: the second bin's 0 becomes eps = 1e-4.
+    expected = (1.0 - 0.5) * math.log(1.0 / 0.5) + (1e-4 - 0.5) * math.log(1e-4 / 0.5)
+    assert psi([0.5, 0.5, 0.0], [0.0, 0.2, 0.3], [0.5]) == pytest.approx(expected, rel=1e-12)
+    assert expected == pytest.approx(4.604319, abs=1e-6)
+    # A larger eps gives a smaller, still finite, penalty.
+    assert psi([0.5, 0.5, 0.0], [0.0, 0.2, 0.3], [0.5], eps=1e-2) < expected
+
+
+def test_missing_values_are_their_own_bin() -> None:
+    current = [0.0, 1.0, np.nan, np.nan]  # 25% / 25% / 50% missing
+    expected = 2 * (0.25 - 0.5) * math.log(0.25 / 0.5) + (0.5 - 1e-4) * math.log(0.5 / 1e-4)
+    assert psi([0.5, 0.5, 0.0], current, [0.5]) == pytest.approx(expected, rel=1e-12)
+
+
+def test_missing_values_are_excluded_when_the_reference_has_no_missing_bin() -> None:
+    assert psi([0.5, 0.5], [0.0, 1.0, np.nan, np.inf], [0.5]) == 0.0
+
+
+def test_psi_rejects_proportions_that_do_not_fit_the_edges() -> None:
+    with pytest.raises(ValueError, match="do not fit"):
+        psi([0.2, 0.3, 0.5, 0.0], [1.0], [0.5])
+
+
+def test_continuous_feature_gets_ten_near_equal_bins() -> None:
+    base = reference_from_training(_training(), NAMES).features[0]
+    assert len(base.edges) == 9
+    assert np.all(np.diff(base.edges) > 0)
+    assert np.allclose(base.proportions[:-1], 0.1, atol=1e-3)
+    assert base.missing_share == 0.0
+
+
+def test_discrete_feature_edges_are_deduplicated_to_one_bin_per_value() -> None:
+    values = _training()
+    base = reference_from_training(values, NAMES).features[1]
+    # Poisson(0.4): 0 covers ~67% of rows, so deciles 1-6 all equal 0 and collapse into one edge.
+    assert len(base.edges) == len(set(base.edges)) < 9
+    assert base.edges[0] == 0.0
+    zeros_share = float(np.mean(values[:, 1] == 0))
+    assert base.proportions[0] == pytest.approx(zeros_share)
+    assert sum(base.proportions) == pytest.approx(1.0)
+
+
+def test_values_beyond_the_training_range_land_in_the_outer_bins() -> None:
+    proportions = bin_proportions([-1e12, 1e12, np.nan, 0.0], [-1.0, 1.0])
+    assert proportions.tolist() == [0.25, 0.25, 0.25, 0.25]
+
+
+def test_reference_counts_rows_and_missing_share() -> None:
+    values = _training()
+    base = reference_from_training(values, NAMES).features[2]
+    assert base.rows == len(values)
+    assert base.count == int(np.isfinite(values[:, 2]).sum())
+    assert base.missing_share == pytest.approx(1 - base.count / base.rows)
+    assert len(base.sample) == 1000
+
+
+def test_reference_json_round_trip_is_exact() -> None:
+    values = _training(rows=3_000)
+    values = np.column_stack([values, np.full(len(values), 7.0), np.full(len(values), np.nan)])
+    reference = reference_from_training(values, [*NAMES, "constant", "all_missing"])
+    text = reference.to_json()
+    json.loads(text)  # plain JSON: no NaN or Infinity tokens
+    assert FeatureReference.from_json(text) == reference
+    assert reference.features[3].edges == (7.0,)
+    assert reference.features[4].edges == ()
+    assert reference.features[4].proportions == (0.0, 1.0)
+
+
+def test_reference_json_refuses_an_unknown_format() -> None:
+    data = reference_from_training(_training(rows=100), NAMES).to_dict()
+    data["format"] = 99
+    with pytest.raises(ValueError, match="format"):
+        FeatureReference.from_dict(data)
+
+
+def test_ks_matches_scipy() -> None:
+    rng = np.random.default_rng(1)
+    reference, current = rng.normal(0, 1, 1000), rng.normal(0.2, 1, 500)
+    expected = stats.ks_2samp(reference, current)
+    assert ks(reference, current) == (pytest.approx(expected.statistic), pytest.approx(expected.pvalue))
+
+
+def test_ks_ignores_missing_values_and_is_nan_for_an_empty_side() -> None:
+    reference = np.arange(100.0)
+    current = np.array([1.0, 5.0, np.nan, 50.0])
+    expected = stats.ks_2samp(reference, current[np.isfinite(current)])
+    assert ks(reference, current) == (pytest.approx(expected.statistic), pytest.approx(expected.pvalue))
+    statistic, pvalue = ks(reference, [np.nan])
+    assert math.isnan(statistic)
+    assert math.isnan(pvalue)
+
+
+def test_quantile_sample_gives_the_ks_statistic_of_the_full_reference() -> None:
+    values = _training(rows=200_000)
+    reference = reference_from_training(values, NAMES)
+    current = np.random.default_rng(2).normal(0.1, 1.1, 2_000)
+    compact, _ = ks(reference.features[0].sample, current)
+    full, _ = ks(values[:, 0], current)
+    assert compact == pytest.approx(full, abs=0.001)
+
+
+def test_sample_size_aware_threshold_shrinks_as_samples_grow() -> None:
+    thresholds = [psi_threshold_for_sample_size(1_000_000, n, 10) for n in (20, 200, 2_000, 20_000)]
+    assert thresholds == sorted(thresholds, reverse=True)
+    assert psi_threshold_for_sample_size(500, 2_000, 10) > psi_threshold_for_sample_size(50_000, 2_000, 10)
+    # chi2(9) 95% quantile is 16.919 (statistical tables), scaled by 1/n_ref + 1/n_cur.
+    assert psi_threshold_for_sample_size(1_000, 1_000, 10) == pytest.approx(16.919 * (2 / 1_000), rel=1e-4)
+    # Small samples: the noise threshold is above the fixed 0.25; a full day's universe: far below 0.1.
+    assert psi_threshold_for_sample_size(2_750_000, 40, 11) > 0.25
+    assert psi_threshold_for_sample_size(2_750_000, 2_000, 11) < 0.01
+    assert psi_threshold_for_sample_size(100, 100, 1) == 0.0
+
+
+def test_sample_size_aware_threshold_is_exceeded_at_about_alpha_under_no_drift() -> None:
+    rng = np.random.default_rng(3)
+    probs = np.array([0.3, 0.2, 0.15, 0.1, 0.1, 0.05, 0.05, 0.03, 0.01, 0.01])
+    edges = np.arange(len(probs) - 1) + 0.5
+    n_ref, n_cur, trials = 5_000, 1_000, 2_000
+    threshold = psi_threshold_for_sample_size(n_ref, n_cur, len(probs))
+    ref_props = rng.multinomial(n_ref, probs, size=trials) / n_ref
+    exceed = 0
+    for r in ref_props:
+        current = rng.choice(len(probs), size=n_cur, p=probs).astype(np.float64)
+        exceed += psi(r, current, edges) > threshold
+    assert 0.03 < exceed / trials < 0.08
+
+
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [
+        (0.0, DriftStatus.OK),
+        (0.0999, DriftStatus.OK),
+        (0.1, DriftStatus.WARN),
+        (0.2499, DriftStatus.WARN),
+        (0.25, DriftStatus.ALERT),
+        (3.0, DriftStatus.ALERT),
+    ],
+)
+def test_psi_status_boundaries_are_0_1_and_0_25(value: float, status: DriftStatus) -> None:
+    assert psi_status(value) is status
+
+
+def test_report_flags_the_shifted_feature_and_asks_for_a_retrain() -> None:
+    values = _training()
+    reference = reference_from_training(values, NAMES)
+    current = _training(rows=2_000, seed=9)
+    current[:, 0] += 1.0  # one standard deviation
+    result = drift_report(reference, current)
+    by_name = {f.name: f for f in result.features}
+    assert by_name["ret_1d"].status is DriftStatus.ALERT
+    assert by_name["ret_1d"].significant
+    assert by_name["ret_1d"].ks_pvalue < 1e-6
+    assert by_name["uc_count_20"].status is DriftStatus.OK
+    assert by_name["price"].status is DriftStatus.OK
+    assert result.status is DriftStatus.ALERT
+    assert result.retrain_needed
+    assert result.drifted_features == ("ret_1d",)
+    assert by_name["ret_1d"].n_current == 2_000
+    assert by_name["ret_1d"].n_reference == 20_000
+
+
+def test_report_of_a_fresh_sample_from_the_same_distribution_is_ok() -> None:
+    reference = reference_from_training(_training(), NAMES)
+    result = drift_report(reference, _training(rows=2_000, seed=4))
+    assert result.status is DriftStatus.OK
+    assert not result.retrain_needed
+    assert all(f.psi < 0.1 for f in result.features)
+
+
+def test_small_samples_do_not_cry_wolf() -> None:
+    reference = reference_from_training(_training(), NAMES)
+    small = _training(rows=12, seed=5)
+    # Twelve rows over ten bins always look "shifted" to the fixed reading...
+    ungated = drift_report(reference, small, require_significance=False)
+    assert any(f.status is not DriftStatus.OK for f in ungated.features)
+    # ...so below min_rows no feature may leave OK.
+    gated = drift_report(reference, small)
+    assert gated.status is DriftStatus.OK
+    assert not any(f.enough_data for f in gated.features)
+
+
+def test_a_fixed_reading_within_sampling_noise_stays_ok() -> None:
+    uniform = (np.arange(10_000) + 0.5) / 10_000
+    reference = reference_from_training(uniform[:, None], ["u"])
+    # 50 rows: 9 in the first decile, 1 in the second, 5 in each other one.
+    # PSI = 0.08 ln 1.8 + 0.08 ln 5 = 0.176 (WARN on the fixed reading) but the noise threshold at
+    # n = 50 is chi2_0.95(9) * (1/10000 + 1/50) = 0.34.
+    counts = [9, 1, 5, 5, 5, 5, 5, 5, 5, 5]
+    current = np.repeat((np.arange(10) + 0.5) / 10, counts)[:, None]
+    gated = drift_report(reference, current, min_rows=1).features[0]
+    ungated = drift_report(reference, current, min_rows=1, require_significance=False).features[0]
+    assert gated.psi == pytest.approx(0.08 * math.log(1.8) + 0.08 * math.log(5.0), rel=1e-3)
+    assert ungated.status is DriftStatus.WARN
+    assert gated.psi_critical == pytest.approx(psi_threshold_for_sample_size(10_000, 50, 10))
+    assert not gated.significant
+    assert gated.status is DriftStatus.OK
+
+
+def test_report_tests_each_feature_at_alpha_over_the_feature_count() -> None:
+    reference = reference_from_training(_training(), NAMES)
+    result = drift_report(reference, _training(rows=2_000, seed=8), alpha=0.06)
+    first = result.features[0]
+    assert first.psi_critical == pytest.approx(psi_threshold_for_sample_size(20_000, 2_000, 10, alpha=0.02))
+
+
+def test_report_can_leave_missing_values_out() -> None:
+    reference = reference_from_training(_training(), NAMES)
+    current = _training(rows=2_000, seed=6)
+    current[::2, 2] = np.nan  # missing share 5% -> ~52%, finite values unchanged in distribution
+    with_missing = drift_report(reference, current)
+    without = drift_report(reference, current, include_missing=False)
+    assert with_missing.features[2].status is DriftStatus.ALERT
+    assert without.features[2].status is DriftStatus.OK
+    assert without.features[2].n_current == int(np.isfinite(current[:, 2]).sum())
+    assert without.features[2].missing_share_current == pytest.approx(with_missing.features[2].missing_share_current)
+
+
+def test_report_serialises_to_json_with_nan_ks_as_null() -> None:
+    values = np.column_stack([np.arange(100.0), np.arange(100.0)])
+    reference = reference_from_training(values, ["a", "b"])
+    current = np.column_stack([np.arange(10.0), np.full(10, np.nan)])
+    data = drift_report(reference, current, min_rows=10).to_dict()
+    text = json.dumps(data, allow_nan=False)
+    assert json.loads(text)["features"][1]["ks_statistic"] is None
+    assert json.loads(text)["status"] == "alert"
+
+
+def test_a_stored_report_reads_back_equal() -> None:
+    reference = reference_from_training(_training(), NAMES)
+    current = _training(rows=2_000, seed=7)
+    current[:, 1] = np.nan  # KS of an all-missing column is NaN
+    result = drift_report(reference, current)
+    restored = DriftResult.from_dict(json.loads(json.dumps(result.to_dict(), allow_nan=False)))
+    assert restored.status is result.status
+    assert restored.features[0] == result.features[0]
+    assert math.isnan(restored.features[1].ks_statistic)
+    assert restored.features[1].psi == result.features[1].psi
+
+
+def test_report_rejects_a_different_number_of_columns() -> None:
+    reference = reference_from_training(_training(rows=100), NAMES)
+    with pytest.raises(ValueError, match="columns"):
+        drift_report(reference, np.zeros((5, 2)))
