@@ -6,7 +6,9 @@ Pure numpy/pandas, no Django. Inputs are ``(T dates, N stocks)`` arrays aligned 
 Timing (day ``t`` is a row of the panel, so "the next trading day" is the next row):
 
 * A score on day ``t`` is known after ``t``'s close. It signals when it is >= the threshold and/or
-  among the day's ``top_k`` (ties go to the lower column, i.e. the earlier symbol).
+  among the day's ``top_k`` (ties go to the lower column, i.e. the earlier symbol). With both set, a
+  signal needs both. The threshold may also be given per date (``simulate(thresholds=...)``): each
+  walk-forward fold scores its test month with its own model and its own threshold.
 * The entry is at day ``t+1``'s open (plus slippage). There is no entry without a bar on ``t+1``, or
   when ``t+1`` opens at the upper band price (``circuits.is_at_upper_band``): a stock locked at its
   upper circuit has only buyers. A stock already held is not bought again.
@@ -144,14 +146,24 @@ class BenchmarkResult:
     excluded: int
 
 
-def signals_from_scores(scores: npt.ArrayLike, *, threshold: float | None, top_k: int | None) -> BoolArray:
-    """(T, N) signals: score >= threshold and/or among the row's top_k scores; NaN never signals."""
+def signals_from_scores(
+    scores: npt.ArrayLike, *, threshold: float | npt.ArrayLike | None, top_k: int | None
+) -> BoolArray:
+    """(T, N) signals: score >= threshold and/or among the row's top_k scores; NaN never signals.
+
+    ``threshold`` is one number or one per date ``(T,)``; a NaN date threshold gives no signal that day.
+    """
     s = np.asarray(scores, dtype=np.float64)
     known = ~np.isnan(s)
     signal = known.copy()
     if threshold is not None:
+        cut = np.asarray(threshold, dtype=np.float64)
+        if cut.ndim == 1:
+            if cut.shape[0] != s.shape[0]:
+                raise ValueError(f"thresholds has {cut.shape[0]} dates, the scores {s.shape[0]}")
+            cut = cut[:, None]
         with np.errstate(invalid="ignore"):
-            signal &= s >= threshold
+            signal &= s >= cut
     if top_k is not None and s.shape[1]:
         k = min(top_k, s.shape[1])
         # Stable sort of -score: ties keep column order, so the earlier symbol wins.
@@ -264,11 +276,13 @@ def simulate(
     scores: npt.ArrayLike,
     bands: npt.ArrayLike | None = None,
     config: BacktestConfig | None = None,
+    thresholds: npt.ArrayLike | None = None,
 ) -> BacktestResult:
     """Trade the signals of ``scores`` (T, N) on ``panel`` under ``config``; see the module docstring.
 
     ``bands`` (T, N) are band percents per stock-day; None infers them with ``circuits.infer_band``
-    (the panel's ``known_band`` overriding).
+    (the panel's ``known_band`` overriding). ``thresholds`` (T,) replaces ``config.threshold`` with
+    one threshold per signal date (NaN: no signal that day).
     """
     cfg = config or BacktestConfig()
     rates = cfg.costs
@@ -288,7 +302,7 @@ def simulate(
     lower_locked = circuits.is_lower_circuit(close, panel.low, prev, band)
     corporate_action = np.abs(circuits.move_pct(close, prev)) > circuits.CORPORATE_ACTION_MOVE_PCT
     traded_value = np.nan_to_num(close * panel.volume, nan=0.0)
-    signal = signals_from_scores(score, threshold=cfg.threshold, top_k=cfg.top_k)
+    signal = signals_from_scores(score, threshold=cfg.threshold if thresholds is None else thresholds, top_k=cfg.top_k)
     planned_intraday = cfg.holding_days == 1
     cost_bound = rates.buy_cost_rate_bound(intraday=planned_intraday)
 

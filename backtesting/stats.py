@@ -231,3 +231,45 @@ def fold_trend(values: npt.ArrayLike, *, alpha: float = 0.05, metric: str = "F1"
         degrading=bool(degrading),
         verdict=verdict,
     )
+
+
+@dataclass(frozen=True)
+class FoldSummary:
+    """Mean and sample standard deviation of a per-fold metric, its consistency and its trend.
+
+    ``consistency`` is the share of folds with the metric at or above ``target``; NaN folds count as
+    below it (a fold that produced no metric did not reach the target). ``trend`` is None with fewer
+    than 3 folds with a value.
+    """
+
+    metric: str
+    n_folds: int
+    n_with_value: int
+    mean: float
+    std: float
+    minimum: float
+    maximum: float
+    target: float
+    above_target: int
+    consistency: float
+    trend: TrendResult | None
+
+
+def summarise_folds(values: npt.ArrayLike, *, target: float = 0.65, metric: str = "F1") -> FoldSummary:
+    """Summary of ``values`` (one per fold, in fold order; NaN where a fold has none)."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    known = v[~np.isnan(v)]
+    above = int(np.sum(known >= target))
+    return FoldSummary(
+        metric=metric,
+        n_folds=int(v.size),
+        n_with_value=int(known.size),
+        mean=float(known.mean()) if known.size else math.nan,
+        std=float(known.std(ddof=1)) if known.size > 1 else math.nan,
+        minimum=float(known.min()) if known.size else math.nan,
+        maximum=float(known.max()) if known.size else math.nan,
+        target=float(target),
+        above_target=above,
+        consistency=above / v.size if v.size else math.nan,
+        trend=fold_trend(v, metric=metric) if known.size >= 3 else None,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # Sync workers: the hot path is CPU-bound ONNX scoring with intra-op threads = 1, so one request
@@ -16,5 +17,17 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
 max_requests_jitter = 2000
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 errorlog = "-"
-# Each worker exports its own metrics; prometheus_client's multiprocess mode is not needed when
-# workers are scraped through the django-prometheus per-worker port range (see deploy/prometheus).
+
+# Each worker serves its own registry on the first free port from VCP_WEB_METRICS_PORT (9101), and
+# Prometheus scrapes every port (deploy/prometheus/prometheus.yml). prometheus_client's multiprocess
+# mode is not used: it cannot export the Info metric or per-process CPU, memory and descriptors.
+# 0 turns the per-worker ports off (the main port's /metrics then shows one random worker).
+metrics_port = int(os.environ.get("VCP_WEB_METRICS_PORT", "9101"))
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    if not metrics_port:
+        return
+    from monitoring.metrics import metrics_server_start
+
+    metrics_server_start(ports=range(metrics_port, metrics_port + workers + 8))

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
+from scipy.ndimage import maximum_filter1d
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -168,7 +168,10 @@ def infer_band(
     has_bar = ~np.isnan(c)
     # A day with a bar but an ignored move still counts as "seen" with a zero move.
     moves = np.where(has_bar & np.isnan(moves), 0.0, moves)
-    rolling_max = pd.DataFrame(moves).rolling(window, min_periods=1).max().to_numpy()
+    # A trailing max over ``window`` rows: maximum_filter1d is centred, so shift its origin back.
+    # -inf stands for "no bar"; those cells are set to NaN below anyway.
+    filled = np.where(np.isnan(moves), -np.inf, moves)
+    rolling_max = maximum_filter1d(filled, size=window, axis=0, mode="constant", cval=-np.inf, origin=(window - 1) // 2)
     band = smallest_band_covering(rolling_max)
     band[~has_bar] = np.nan
     if known_band is not None:

@@ -265,8 +265,8 @@ def _columns(prefix: str = "") -> str:
 def _bars_upsert_staged(bars: pd.DataFrame) -> UpsertCounts:
     """COPY into a temp staging table, then one INSERT ... ON CONFLICT that skips equal rows.
 
-    The join drops unchanged rows before the INSERT: ON CONFLICT DO UPDATE locks (and so
-    rewrites) every conflicting row even when its WHERE then declines the update.
+    The join drops unchanged rows before the INSERT: ON CONFLICT DO UPDATE locks every
+    conflicting row even when its WHERE then declines the update (docs/ingestion.md has the A/B).
     """
     quote = connection.ops.quote_name
     table = _quoted_table()

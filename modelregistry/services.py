@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import shutil
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -266,3 +267,115 @@ def model_version_archive(*, version: ModelVersion, actor: Actor, reason: str) -
             to_status=VersionStatus.ARCHIVED, actor=actor, reason=reason,
         )
     return target
+
+
+# --- training -------------------------------------------------------------------------------------
+EXCHANGES = ("NSE", "BSE")
+
+
+@dataclass(frozen=True)
+class Universe:
+    """Which stocks a model is trained on: "all", an exchange, and/or a list of series codes."""
+
+    exchange: str | None
+    series: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> Universe:
+        tokens = [t.strip().upper() for t in text.replace(" ", ",").split(",") if t.strip()]
+        if not tokens or tokens == ["ALL"]:
+            return cls(exchange=None, series=())
+        exchanges = [t for t in tokens if t in EXCHANGES]
+        if len(exchanges) > 1:
+            raise RegistryError(f"--universe names more than one exchange ({', '.join(exchanges)}); pick one.")
+        series = tuple(t for t in tokens if t not in EXCHANGES)
+        bad = [s for s in series if not s.isalnum() or len(s) > 4]
+        if bad:
+            raise RegistryError(f"--universe has invalid entries {bad}: use all, NSE, BSE or series codes like EQ,BE.")
+        return cls(exchange=exchanges[0] if exchanges else None, series=series)
+
+    def __str__(self) -> str:
+        parts = ([self.exchange] if self.exchange else []) + list(self.series)
+        return ",".join(parts) or "all"
+
+
+def model_train(
+    *,
+    algorithm: str,
+    start: dt.date,
+    end: dt.date,
+    horizon: int = 1,
+    universe: str = "all",
+    train_end: dt.date | None = None,
+    valid_end: dt.date | None = None,
+    seed: int = 0,
+    negative_sample_rate: float = 0.3,
+    rounds: int = 300,
+    name: str = "upper-circuit",
+    actor: Actor = None,
+    progress: Any = None,
+    on_stage: Any = None,
+) -> ModelVersion:
+    """Train a model on stored bars from ``start`` to ``end`` and register it as a candidate.
+
+    Bars from ``features.spec.LOOKBACK`` trading days before ``start`` are read too, so the first
+    training day has complete features. Without ``train_end``/``valid_end`` the last 20% of dates
+    are the test period and the 15% before them validation.
+    """
+    import numpy as np
+
+    from features import spec
+    from marketdata.selectors import bars_panel, nth_trading_date_before
+    from modelregistry.datasets import panel_dataset
+    from modelregistry.training_run import Windows, default_windows, run_training
+
+    if algorithm not in ("xgboost", "lightgbm"):
+        raise RegistryError(f"--algorithm must be xgboost or lightgbm, not {algorithm!r}.")
+    if not start < end:
+        raise RegistryError(f"--start {start} must be before --end {end}.")
+    scope = Universe.parse(universe)
+    stage = on_stage or (lambda name, seconds: None)
+    started = time.perf_counter()
+    first = nth_trading_date_before(end=start, lookback=spec.LOOKBACK) or start
+    try:
+        panel = bars_panel(start=first, end=end, exchange=scope.exchange)
+    except LookupError as exc:
+        raise RegistryError(f"No bars between {first} and {end}: ingest bhavcopy files first.") from exc
+    stage("read_bars", time.perf_counter() - started)
+    data = panel_dataset(panel, horizon=horizon)
+    stage("features_and_labels", sum(data.seconds.values()))
+    in_range = panel.dates[panel.dates >= np.datetime64(start, "D")]
+    if train_end is None or valid_end is None:
+        windows = default_windows(in_range)
+    else:
+        windows = Windows(train_start=start, train_end=train_end, valid_end=valid_end, test_end=end)
+    mask = np.isin(panel.series.astype(str), scope.series) if scope.series else None
+    try:
+        outcome = run_training(
+            data, algorithm=algorithm, windows=windows, universe_mask=mask, universe=str(scope), seed=seed,  # type: ignore[arg-type]
+            negative_sample_rate=negative_sample_rate, rounds=rounds, progress=progress, on_stage=stage,
+        )
+    except ValueError as exc:
+        raise RegistryError(f"Training refused: {exc}.") from exc
+    result = outcome.result
+    record = RegisterInput(
+        algorithm=algorithm,
+        metrics=result.test_metrics,
+        threshold=result.threshold,
+        horizon=horizon,
+        feature_names=list(result.feature_names),
+        feature_set_hash=spec.FEATURE_SET_HASH,
+        train_start=windows.train_start,
+        train_end=windows.train_end,
+        valid_end=windows.valid_end,
+        test_end=windows.test_end,
+        data_fingerprint=outcome.data_fingerprint,
+        training_config={**outcome.config, "timings": outcome.timings, "valid_metrics": result.valid_metrics,
+                         "imbalance": result.imbalance, "feature_importance": result.feature_importance,
+                         "windows": result.windows, "onnx_parity": outcome.onnx.parity.to_dict()},
+        reference=outcome.reference.to_dict(),
+    )
+    return model_version_register(
+        data=record, name=name, native_model=result.model, onnx_bytes=outcome.onnx.onnx_bytes,
+        artifact_metadata=outcome.artifact_metadata(), actor=actor,
+    )

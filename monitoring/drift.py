@@ -169,7 +169,7 @@ class FeatureDrift:
 @dataclass(frozen=True)
 class DriftResult:
     features: tuple[FeatureDrift, ...]
-    status: DriftStatus  # the worst feature status
+    status: DriftStatus  # the worst status among the watched features
     n_reference: int
     n_current: int
     alpha: float  # family-wise: each feature is tested at alpha / F
@@ -177,6 +177,7 @@ class DriftResult:
     psi_warn: float
     psi_alert: float
     include_missing: bool
+    watched: tuple[str, ...] = ()  # features that set the overall status; empty: all of them
 
     @property
     def retrain_needed(self) -> bool:
@@ -211,7 +212,14 @@ class DriftResult:
             )
             for f in data["features"]
         )
-        return cls(**{**data, "features": features, "status": DriftStatus(data["status"])})
+        return cls(
+            **{
+                **data,
+                "features": features,
+                "status": DriftStatus(data["status"]),
+                "watched": tuple(data.get("watched", ())),
+            }
+        )
 
 
 def _as_columns(values: npt.ArrayLike) -> FloatArray:
@@ -346,6 +354,7 @@ def drift_report(
     eps: float = DEFAULT_EPS,
     require_significance: bool = True,
     include_missing: bool = True,
+    watched: Sequence[str] | None = None,
 ) -> DriftResult:
     """PSI and KS of each column of ``current`` (rows, F, in ``reference.names`` order).
 
@@ -353,7 +362,8 @@ def drift_report(
     either the PSI does not exceed its critical value or the feature has fewer than ``min_rows``
     current values. Critical values are at ``alpha / F`` (Bonferroni), so ``alpha`` bounds the chance
     that *some* feature of a drift-free report is significant. The overall status is the worst
-    feature's; ALERT means "retrain needed". With ``include_missing`` False the missing bin is left
+    status among the ``watched`` features (all when None or empty; every feature is still reported);
+    ALERT means "retrain needed". With ``include_missing`` False the missing bin is left
     out and PSI, KS and the sample sizes use finite values only (a feature with none on either side
     then reads PSI 0, critical value +inf)."""
     arr = _as_columns(current)
@@ -361,6 +371,10 @@ def drift_report(
         raise ValueError(f"current has {arr.shape[1]} columns, the reference {len(reference.features)}")
     if arr.shape[0] == 0:
         raise ValueError("cannot check drift on zero rows")
+    watch = tuple(watched or ())
+    unknown = sorted(set(watch) - set(reference.names))
+    if unknown:
+        raise ValueError(f"watched features {unknown} are not in the reference")
     n_rows = arr.shape[0]
     feature_alpha = alpha / len(reference.features)
     results = []
@@ -398,7 +412,8 @@ def drift_report(
                 status=status,
             )
         )
-    overall = max((f.status for f in results), key=lambda s: s.level, default=DriftStatus.OK)
+    deciding = [f.status for f in results if not watch or f.name in watch]
+    overall = max(deciding, key=lambda s: s.level, default=DriftStatus.OK)
     return DriftResult(
         features=tuple(results),
         status=overall,
@@ -409,4 +424,5 @@ def drift_report(
         psi_warn=warn,
         psi_alert=alert,
         include_missing=include_missing,
+        watched=watch,
     )

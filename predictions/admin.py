@@ -1,1 +1,73 @@
-# Register your models here.
+"""Read-only admin for predictions, feature snapshots and batch runs: they are written by services only.
+
+API tokens are managed under "Auth Token" (rest_framework.authtoken's own admin).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from predictions.models import BatchRun, FeatureSnapshot, Prediction
+
+
+class _ReadOnly(admin.ModelAdmin[Any]):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(BatchRun)
+class BatchRunAdmin(_ReadOnly):
+    list_display = (
+        "date",
+        "status",
+        "model_version",
+        "instruments",
+        "scored",
+        "resumed",
+        "chunks_done",
+        "chunks_total",
+        "seconds_shown",
+        "started_at",
+    )
+    list_filter = ("status",)
+    date_hierarchy = "date"
+    list_select_related = ("model_version",)
+    readonly_fields = [f.name for f in BatchRun._meta.fields]
+
+    @admin.display(description="seconds")
+    def seconds_shown(self, obj: BatchRun) -> str:
+        return "-" if obj.seconds is None else f"{obj.seconds:.1f}"
+
+
+@admin.register(Prediction)
+class PredictionAdmin(_ReadOnly):
+    list_display = ("date", "rank", "instrument", "series", "probability", "will_hit", "model_version")
+    list_filter = ("will_hit", "series", "model_version")
+    search_fields = ("instrument__symbol",)
+    date_hierarchy = "date"
+    list_select_related = ("instrument", "model_version")
+    raw_id_fields = ("instrument", "batch_run")
+    show_full_result_count = False  # millions of rows: skip the second COUNT(*)
+    readonly_fields = [f.name for f in Prediction._meta.fields]
+
+
+@admin.register(FeatureSnapshot)
+class FeatureSnapshotAdmin(_ReadOnly):
+    list_display = ("date", "instrument", "source", "feature_set_hash_short", "created_at")
+    list_filter = ("source",)
+    search_fields = ("instrument__symbol",)
+    date_hierarchy = "date"
+    list_select_related = ("instrument",)
+    raw_id_fields = ("instrument",)
+    show_full_result_count = False
+    readonly_fields = [f.name for f in FeatureSnapshot._meta.fields]
+
+    @admin.display(description="feature set")
+    def feature_set_hash_short(self, obj: FeatureSnapshot) -> str:
+        return obj.feature_set_hash[:12]

@@ -1,4 +1,4 @@
-"""Status values of prediction batch runs."""
+"""Status values of prediction batch runs, and where a feature snapshot came from."""
 
 from __future__ import annotations
 
@@ -10,3 +10,9 @@ class BatchStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Skipped"
+
+
+class SnapshotSource(models.TextChoices):
+    # The nightly batch ranks rs_rank63 across the whole universe; a single-stock computation cannot.
+    BATCH = "batch", "Batch (whole universe)"
+    ON_DEMAND = "on_demand", "On demand (one instrument; rs_rank63 missing)"

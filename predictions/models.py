@@ -6,7 +6,7 @@ from django.db import models
 
 from marketdata.models import Instrument
 from modelregistry.models import ModelVersion
-from predictions.choices import BatchStatus
+from predictions.choices import BatchStatus, SnapshotSource
 
 
 class BatchRun(models.Model):
@@ -23,6 +23,7 @@ class BatchRun(models.Model):
     timings = models.JSONField(default=dict, help_text="Seconds per stage.")
     export_path = models.CharField(max_length=500, blank=True)
     error = models.TextField(blank=True)
+    note = models.TextField(blank=True, help_text="Why the run was skipped, or what it resumed.")
     trace_id = models.CharField(max_length=128, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -48,6 +49,7 @@ class FeatureSnapshot(models.Model):
     date = models.DateField()
     feature_set_hash = models.CharField(max_length=64)
     values = models.JSONField(help_text="Feature values in the order of features.spec; null where undefined.")
+    source = models.CharField(max_length=16, choices=SnapshotSource.choices, default=SnapshotSource.BATCH)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

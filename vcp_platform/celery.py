@@ -8,6 +8,7 @@ itself using the XBOM calendar, because cron cannot know the holiday list.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -41,6 +42,29 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE
+
+
+# --- logging and metrics in worker processes ----------------------------------------------------
+@signals.setup_logging.connect
+def _use_django_logging(**_: Any) -> None:
+    """Workers log through settings.LOGGING (JSON, trace id, rotated files) instead of Celery's own
+    root handler: connecting this signal is what stops Celery from replacing the configuration."""
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
+
+
+@signals.celeryd_init.connect
+def _serve_worker_metrics(**_: Any) -> None:
+    from django.conf import settings
+
+    from monitoring.metrics import connect_celery_signals
+
+    port = settings.VCP_CELERY_METRICS_PORT
+    # One port per pool process plus the main one: the first free of 16 consecutive ports.
+    connect_celery_signals(metrics_ports=range(port, port + 16) if port else ())
 
 
 # --- trace id propagation: the request's id travels in a message header ------------------------
@@ -77,7 +101,5 @@ def _clear_trace_id(task_id: str | None = None, **_: Any) -> None:
 
     token = _trace_tokens.pop(task_id, None) if task_id is not None else None
     if token is not None:
-        try:
+        with contextlib.suppress(ValueError):  # token from another context (thread pools): nothing to restore
             reset_trace_id(token)
-        except ValueError:  # token from another context (thread pools): nothing to restore
-            pass

@@ -1,6 +1,10 @@
 """Logging configuration: JSON lines with the trace id, to stderr and to daily-rotated files.
 
-Files rotate at midnight and keep 30 days, so a disk never fills from logs alone.
+Files (``vcp.log`` for the application, ``audit.log`` for the prediction audit trail, logger
+``vcp.audit``) rotate at midnight and keep ``retention_days`` (30) old files, so a disk never fills
+from logs alone. The same configuration serves web processes and Celery workers
+(vcp_platform/celery.py applies it on ``setup_logging``), so a task's lines carry the trace id of
+the request that queued it.
 """
 
 from __future__ import annotations
@@ -21,7 +25,12 @@ class TraceIdFilter(logging.Filter):
         return True
 
 
-def build_logging_config(*, log_dir: Path, json_format: bool, to_file: bool, level: str) -> dict[str, Any]:
+DEFAULT_RETENTION_DAYS = 30
+
+
+def build_logging_config(
+    *, log_dir: Path, json_format: bool, to_file: bool, level: str, retention_days: int = DEFAULT_RETENTION_DAYS
+) -> dict[str, Any]:
     formatter = "json" if json_format else "plain"
     handlers: dict[str, dict[str, Any]] = {
         "console": {
@@ -37,7 +46,7 @@ def build_logging_config(*, log_dir: Path, json_format: bool, to_file: bool, lev
                 "class": "logging.handlers.TimedRotatingFileHandler",
                 "filename": str(log_dir / filename),
                 "when": "midnight",
-                "backupCount": 30,
+                "backupCount": retention_days,
                 "encoding": "utf-8",
                 "formatter": "json",
                 "filters": ["trace_id"],

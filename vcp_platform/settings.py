@@ -78,7 +78,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "vcp_platform.middleware.PrometheusAfterMiddleware",  # django-prometheus's, labelled children cached
 ]
 
 ROOT_URLCONF = "vcp_platform.urls"
@@ -185,6 +185,21 @@ VCP_ALERT_WEBHOOK_URL = env_optional_str("VCP_ALERT_WEBHOOK_URL")
 VCP_LOG_JSON = env_bool("VCP_LOG_JSON", True)
 VCP_LOG_TO_FILE = env_bool("VCP_LOG_TO_FILE", not DEBUG)
 
+# --- Monitoring (docs/monitoring.md) ------------------------------------------------------------
+VCP_ALERT_DEDUPE_HOURS = env_int("VCP_ALERT_DEDUPE_HOURS", 24, minimum=0)
+VCP_SITE_URL = env_optional_str("VCP_SITE_URL")  # links in alert messages, e.g. https://vcp.example.com
+VCP_DRIFT_WINDOW_DAYS = env_int("VCP_DRIFT_WINDOW_DAYS", 1, minimum=1)
+VCP_DRIFT_ALPHA = env_float("VCP_DRIFT_ALPHA", 0.05)
+VCP_DRIFT_MIN_ROWS = env_int("VCP_DRIFT_MIN_ROWS", 200, minimum=1)
+VCP_DEGRADATION_WINDOW_DAYS = env_int("VCP_DEGRADATION_WINDOW_DAYS", 20, minimum=1)
+VCP_DEGRADATION_MIN_POSITIVES = env_int("VCP_DEGRADATION_MIN_POSITIVES", 400, minimum=0)
+VCP_LOG_RETENTION_DAYS = env_int("VCP_LOG_RETENTION_DAYS", 30, minimum=1)
+# Each Celery process serves its metrics on the first free port from here (0: off); see deploy/prometheus.
+VCP_CELERY_METRICS_PORT = env_int("VCP_CELERY_METRICS_PORT", 9201, minimum=0)
+# django-prometheus's default buckets start at 10 ms, too coarse for a 3.5 ms p50.
+_LATENCY_BUCKETS_MS = (1, 2.5, 5, 7.5, 10, 15, 25, 50, 75, 100, 250, 500, 1000, 2500, 5000, 10000)
+PROMETHEUS_LATENCY_BUCKETS = (*(ms / 1000 for ms in _LATENCY_BUCKETS_MS), float("inf"))
+
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "vcp-platform@localhost")
 
@@ -215,4 +230,5 @@ LOGGING = build_logging_config(
     json_format=VCP_LOG_JSON,
     to_file=VCP_LOG_TO_FILE,
     level=env_str("LOG_LEVEL", "INFO"),
+    retention_days=VCP_LOG_RETENTION_DAYS,
 )

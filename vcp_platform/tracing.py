@@ -5,9 +5,13 @@ A ContextVar, not a thread-local, so it is correct under threads, gevent and asy
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import re
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar, Token
+from typing import Any
 
 _trace_id: ContextVar[str | None] = ContextVar("vcp_trace_id", default=None)
 
@@ -36,3 +40,11 @@ def set_trace_id(trace_id: str | None) -> Token[str | None]:
 
 def reset_trace_id(token: Token[str | None]) -> None:
     _trace_id.reset(token)
+
+
+def bind_to_current_context(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Callable[[], Any]:
+    """``func(*args, **kwargs)`` to be called later inside a copy of the current context, so it keeps
+    this trace id: for ``transaction.on_commit`` callbacks, which may run after the request's
+    middleware has already reset the id (a task enqueued there would otherwise start a new trace)."""
+    context = contextvars.copy_context()
+    return functools.partial(context.run, func, *args, **kwargs)

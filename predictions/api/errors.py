@@ -11,10 +11,18 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+from predictions.exceptions import (
+    InvalidFeaturesError,
+    ModelUnavailableError,
+    NoDataForDateError,
+    PredictionError,
+    UnknownSymbolError,
+)
 
 logger = logging.getLogger("vcp.api")
 
@@ -37,18 +45,22 @@ class NotFoundError(ApiError):
     default_detail = "Not found."
 
 
-class UnknownSymbolError(NotFoundError):
-    default_code = "unknown_symbol"
+_STATUS_BY_DOMAIN: dict[type[PredictionError], int] = {
+    UnknownSymbolError: status.HTTP_404_NOT_FOUND,
+    NoDataForDateError: status.HTTP_404_NOT_FOUND,
+    ModelUnavailableError: status.HTTP_503_SERVICE_UNAVAILABLE,
+    InvalidFeaturesError: status.HTTP_400_BAD_REQUEST,
+}
 
 
-class NoDataForDateError(NotFoundError):
-    default_code = "no_data_for_date"
-
-
-class ModelUnavailableError(ApiError):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = "model_unavailable"
-    default_detail = "No production model is available; promote a model version first."
+def api_error_from(exc: PredictionError) -> ApiError:
+    """The HTTP error for a domain error: its code and details, the status its kind maps to (else 400)."""
+    error = ApiError(exc.message, details=exc.details)
+    error.status_code = next(
+        (code for kind, code in _STATUS_BY_DOMAIN.items() if isinstance(exc, kind)), status.HTTP_400_BAD_REQUEST
+    )
+    error.default_code = exc.code
+    return error
 
 
 _CODE_BY_CLASS: dict[type[exceptions.APIException], str] = {
@@ -78,7 +90,9 @@ def _message_of(detail: Any) -> str:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, Http404):
+    if isinstance(exc, PredictionError):
+        exc = api_error_from(exc)
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
@@ -102,3 +116,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             details = {"retry_after_seconds": int(exc.wait)}
     response.data = error_body(code, message, details)
     return response
+
+
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Unknown URLs under /api/ answer in the API's error shape, not Django's HTML 404 page."""
+    return JsonResponse(
+        error_body("not_found", f"No API endpoint at {request.path}; the endpoints are listed at /api/docs/."),
+        status=status.HTTP_404_NOT_FOUND,
+    )

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import DefaultRouter
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from predictions.api import views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("predict", views.PredictView.as_view(), name="predict"),
+    path("batch_predict", views.BatchPredictView.as_view(), name="batch-predict"),
+    path("predictions", views.PredictionListView.as_view(), name="predictions"),
+    path("health", views.HealthView.as_view(), name="health"),
+    path("health/ready", views.ReadyView.as_view(), name="health-ready"),
+]
 
 
 def register(router: DefaultRouter) -> None:
-    """Register viewsets on the central router (filled in by the API issue)."""
+    """Register the read-only viewsets on the central router."""
+    router.register("models", views.ModelVersionViewSet, basename="model")

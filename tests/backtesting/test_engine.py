@@ -358,3 +358,22 @@ def test_full_real_panel_simulates_in_seconds(real_parquet: Path) -> None:
     assert result.counts["entries"] > 1_000
     assert result.counts["blocked_locked_open"] > 0
     assert result.equity.iloc[-1] == pytest.approx(1_000_000.0 + result.trades["net_pnl"].sum(), rel=1e-9)
+
+
+def test_a_threshold_per_date_replaces_the_single_one() -> None:
+    # Each walk-forward fold trades its own month with its own threshold.
+    scores = np.array([[0.4, 0.7], [0.4, 0.7], [0.9, np.nan]])
+    per_date = signals_from_scores(scores, threshold=np.array([0.3, 0.8, np.nan]), top_k=None)
+    assert per_date.tolist() == [[True, True], [False, False], [False, False]]
+    with pytest.raises(ValueError, match="thresholds has 2 dates"):
+        signals_from_scores(scores, threshold=np.array([0.3, 0.8]), top_k=None)
+    panel = make_panel([[100.0, 50.0], [101.0, 51.0], [102.0, 52.0]])
+    result = simulate(
+        panel=panel,
+        scores=scores,
+        bands=bands_of(panel),
+        config=BacktestConfig(threshold=0.5),
+        thresholds=np.array([0.8, 0.3, 0.5]),
+    )
+    # Day 0 (0.8): nothing signals; day 1 (0.3): both do and enter on day 2.
+    assert result.trades["signal_date"].tolist() == [pd.Timestamp("2024-01-02")] * 2

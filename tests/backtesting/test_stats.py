@@ -8,7 +8,7 @@ from scipy import stats as sps
 from sklearn.metrics import average_precision_score
 from statsmodels.stats.contingency_tables import mcnemar
 
-from backtesting.stats import _SortedAP, fold_trend, mcnemar_compare, pr_auc_difference_ci
+from backtesting.stats import _SortedAP, fold_trend, mcnemar_compare, pr_auc_difference_ci, summarise_folds
 
 
 def decisions_for(table: list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -140,3 +140,17 @@ def test_trend_test_sees_no_trend_in_noise_and_skips_missing_folds() -> None:
     assert result.verdict.startswith("No significant trend")
     with pytest.raises(ValueError, match="at least 3 folds"):
         fold_trend([0.4, np.nan, 0.5])
+
+
+def test_fold_summary_by_hand() -> None:
+    f1 = [0.70, 0.60, np.nan, 0.65, 0.50]
+    summary = summarise_folds(f1, target=0.65)
+    known = np.array([0.70, 0.60, 0.65, 0.50])
+    assert summary.n_folds == 5
+    assert summary.n_with_value == 4
+    assert summary.mean == pytest.approx(0.6125)
+    assert summary.std == pytest.approx(math.sqrt(np.sum((known - 0.6125) ** 2) / 3))  # sample std
+    assert summary.above_target == 2  # 0.70 and 0.65: "at or above"
+    assert summary.consistency == pytest.approx(2 / 5)  # the fold without an F1 did not reach the target
+    assert summary.trend is not None and summary.trend.n_folds == 4
+    assert summarise_folds([0.7, 0.8], target=0.65).trend is None

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import lightgbm as lgb
 import numpy as np
 import onnx
 import pytest
+from onnxmltools import convert_lightgbm
+from onnxmltools.convert.common.data_types import FloatTensorType
 
 from modelregistry.export import OnnxParityError, check_parity, convert_to_onnx, export_onnx, onnx_predict_raw
-from modelregistry.runtime import native_predict_raw
+from modelregistry.runtime import Calibration, native_predict_raw
 from modelregistry.training import Split, TrainResult, build_dataset, synthetic_cube, temporal_split, train
 
 FAST = {"xgboost": {"nthread": 1, "eta": 0.3}, "lightgbm": {"num_threads": 1, "learning_rate": 0.2}}
@@ -94,3 +97,20 @@ def test_named_xgboost_booster_exports_without_losing_its_names(
 
     assert result.model.feature_names == names
     np.testing.assert_allclose(onnx_predict_raw(converted, rows), native_predict_raw(result.model, rows), atol=1e-5)
+
+
+def test_lightgbm_split_between_adjacent_float32_values_exports_exactly() -> None:
+    # LightGBM splits {a, b} at their midpoint in double; the nearest float32 of it is b itself.
+    rng = np.random.default_rng(0)
+    a = np.float32(1.0)
+    b = np.nextafter(a, np.float32(2.0))
+    x = np.column_stack([np.where(rng.random(4000) < 0.5, a, b), rng.standard_normal(4000)]).astype(np.float32)
+    y = ((x[:, 0] == b) ^ (rng.random(4000) < 0.1)).astype(np.float32)
+    model = lgb.train({"objective": "binary", "verbosity": -1, "num_threads": 1}, lgb.Dataset(x, label=y), 5)
+    naive = convert_lightgbm(model, initial_types=[("input", FloatTensorType([None, 2]))], zipmap=False)
+    assert np.abs(onnx_predict_raw(naive.SerializeToString(), x) - native_predict_raw(model, x)).max() > 0.1
+
+    exported = export_onnx(model, rows=x, threshold=0.5, calibration=Calibration("identity"))
+
+    assert exported.parity.max_abs_diff < 1e-6
+    assert exported.parity.decision_flips == 0

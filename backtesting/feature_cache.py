@@ -1,0 +1,185 @@
+"""A disk cache of one panel with its features and labelled rows, computed once and read by every fold.
+
+Pure (no Django): the Django side passes ``settings.VCP_DATA_DIR / "backtesting" / "features"`` as
+``root``. Each entry is ``<root>/<key>/``, one ``.npy`` per array plus ``meta.json``:
+
+- the panel: ``dates`` (T,), ``symbols``/``series``/``instrument_ids``/``known_band`` (N,), and the
+  ``(T, N)`` float64 bar fields of ``features.panel.PANEL_FIELDS``;
+- the rows of ``modelregistry.datasets.panel_dataset``: ``X`` (R, F) float32, ``y`` (R,) 0/1,
+  ``date_idx``/``stock_idx`` (R,) int64, ``hit_today`` (R,) bool and ``return_20d`` (R,) float32
+  (the baselines' inputs). Rows are ordered by date, then stock.
+
+``key`` is a sha256 over the feature-set hash, the label horizon and every panel array, so equal
+keys mean equal rows. An entry is written into a hidden directory and renamed into place: a reader
+never sees half of one. Readers memory-map the arrays, so a fold reads only the pages of its rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from features import spec
+from features.panel import PANEL_FIELDS, Panel
+from modelregistry.datasets import PanelDataset
+from modelregistry.training import INFO_HIT_TODAY, INFO_RETURN_20D, INFO_SERIES, Dataset
+
+_META = "meta.json"
+_FORMAT = 1
+_ROW_ARRAYS = ("X", "y", "date_idx", "stock_idx", "hit_today", "return_20d")
+_STOCK_ARRAYS = ("symbols", "series", "instrument_ids", "known_band")
+
+
+def panel_key(panel: Panel, *, horizon: int) -> str:
+    """sha256 of what the cached rows are computed from: feature set, horizon and the panel's arrays."""
+    h = hashlib.sha256()
+    h.update(f"{_FORMAT}\x1f{spec.FEATURE_SET_HASH}\x1f{horizon}\x1f{panel.shape}".encode())
+    h.update(np.ascontiguousarray(panel.dates.astype("datetime64[D]").astype(np.int64)).tobytes())
+    h.update("\x1f".join(map(str, panel.symbols)).encode())
+    h.update("\x1f".join(map(str, panel.series)).encode())
+    h.update(np.ascontiguousarray(panel.instrument_ids, dtype=np.int64).tobytes())
+    h.update(np.ascontiguousarray(panel.known_band, dtype=np.float64).tobytes())
+    for name in PANEL_FIELDS:
+        h.update(np.ascontiguousarray(getattr(panel, name), dtype=np.float64).tobytes())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class CachedFeatures:
+    """One cache entry, memory-mapped. ``rows_between`` builds a ``Dataset`` for a span of dates."""
+
+    key: str
+    directory: Path
+    panel: Panel
+    feature_names: tuple[str, ...]
+    horizon: int
+    arrays: dict[str, np.ndarray]
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.arrays["y"].shape[0])
+
+    def rows_between(self, first: int, last: int) -> Dataset:
+        """Rows whose date index is in ``[first, last]`` (indices into ``panel.dates``), as a Dataset."""
+        date_idx = self.arrays["date_idx"]
+        lo = int(np.searchsorted(date_idx, first, side="left"))
+        hi = int(np.searchsorted(date_idx, last, side="right"))
+        return self._dataset(slice(lo, hi))
+
+    def all_rows(self) -> Dataset:
+        return self._dataset(slice(0, self.n_rows))
+
+    def _dataset(self, rows: slice) -> Dataset:
+        a = self.arrays
+        stock_idx = np.asarray(a["stock_idx"][rows])
+        return Dataset(
+            X=np.asarray(a["X"][rows]),
+            y=np.asarray(a["y"][rows]),
+            date_idx=np.asarray(a["date_idx"][rows]),
+            stock_idx=stock_idx,
+            dates=self.panel.dates,
+            feature_names=self.feature_names,
+            info={
+                INFO_SERIES: self.panel.series[stock_idx],
+                INFO_HIT_TODAY: np.asarray(a["hit_today"][rows]),
+                INFO_RETURN_20D: np.asarray(a["return_20d"][rows]),
+            },
+        )
+
+
+def _arrays_of(data: PanelDataset) -> dict[str, npt.NDArray[Any]]:
+    panel, ds = data.panel, data.dataset
+    out: dict[str, npt.NDArray[Any]] = {
+        "dates": panel.dates.astype("datetime64[D]"),
+        "symbols": panel.symbols.astype(str),
+        "series": panel.series.astype(str),
+        "instrument_ids": panel.instrument_ids.astype(np.int64),
+        "known_band": panel.known_band.astype(np.float64),
+        "X": ds.X,
+        "y": ds.y,
+        "date_idx": ds.date_idx,
+        "stock_idx": ds.stock_idx,
+        "hit_today": np.asarray(ds.info[INFO_HIT_TODAY], dtype=bool),
+        "return_20d": np.asarray(ds.info[INFO_RETURN_20D], dtype=np.float32),
+    }
+    for name in PANEL_FIELDS:
+        out[name] = getattr(panel, name)
+    return out
+
+
+def store(root: Path | str, data: PanelDataset, *, key: str | None = None) -> str:
+    """Write ``data`` under its key (computed when not given) unless that entry exists; returns the key."""
+    key = key or panel_key(data.panel, horizon=data.horizon)
+    final = Path(root) / key
+    if (final / _META).is_file():
+        return key
+    if final.exists():
+        # Entries appear complete by rename, so one without its meta.json was damaged afterwards.
+        shutil.rmtree(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = final.parent / f".tmp-{key[:16]}-{uuid.uuid4().hex}"
+    staging.mkdir()
+    try:
+        for name, array in _arrays_of(data).items():
+            np.save(staging / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
+        meta = {
+            "format": _FORMAT,
+            "key": key,
+            "feature_names": list(data.dataset.feature_names),
+            "feature_set_hash": spec.FEATURE_SET_HASH,
+            "horizon": data.horizon,
+            "rows": len(data.dataset),
+            "shape": list(data.panel.shape),
+            "seconds": data.seconds,
+        }
+        (staging / _META).write_text(json.dumps(meta, indent=2))
+        try:
+            os.rename(staging, final)
+        except OSError:
+            # Another process stored the same key first: its entry is identical, keep it.
+            shutil.rmtree(staging, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return key
+
+
+def exists(root: Path | str, key: str) -> bool:
+    return (Path(root) / key / _META).is_file()
+
+
+def load(root: Path | str, key: str) -> CachedFeatures:
+    """Open an entry, memory-mapped; FileNotFoundError when it is not (or not completely) there."""
+    directory = Path(root) / key
+    meta_path = directory / _META
+    if not meta_path.is_file():
+        raise FileNotFoundError(f"no cached features {key} under {root}")
+    meta = json.loads(meta_path.read_text())
+    if meta.get("format") != _FORMAT or meta.get("feature_set_hash") != spec.FEATURE_SET_HASH:
+        raise FileNotFoundError(f"cached features {key} were written for another format or feature set")
+    arrays = {path.stem: np.load(path, mmap_mode="r", allow_pickle=False) for path in sorted(directory.glob("*.npy"))}
+    panel = Panel(
+        dates=np.asarray(arrays["dates"]),
+        symbols=np.asarray(arrays["symbols"]).astype(object),
+        series=np.asarray(arrays["series"]).astype(object),
+        instrument_ids=np.asarray(arrays["instrument_ids"]),
+        known_band=np.asarray(arrays["known_band"]),
+        **{name: arrays[name] for name in PANEL_FIELDS},
+    )
+    return CachedFeatures(
+        key=key,
+        directory=directory,
+        panel=panel,
+        feature_names=tuple(meta["feature_names"]),
+        horizon=int(meta["horizon"]),
+        arrays={name: arrays[name] for name in _ROW_ARRAYS},
+    )

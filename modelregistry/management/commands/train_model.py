@@ -1,0 +1,112 @@
+"""Train an upper-circuit model on stored bars and register it as a candidate version."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from modelregistry import services
+from modelregistry.choices import DEFAULT_MODEL_NAME
+from modelregistry.models import ModelVersion
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise CommandError(f"{text!r} is not a date: use YYYY-MM-DD.") from exc
+
+
+class _Progress:
+    """A tqdm bar per long stage (boosting rounds), and a timing line per pipeline stage."""
+
+    def __init__(self, command: BaseCommand, *, enabled: bool) -> None:
+        self.command = command
+        self.enabled = enabled
+        self.bars: dict[str, tqdm[Any]] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled or total <= 1:
+            return
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="round", leave=False)
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    def stage(self, name: str, seconds: float) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        self.bars.clear()
+        self.command.stdout.write(f"  {name:<22} {seconds:8.1f} s")
+
+
+class Command(BaseCommand):
+    help = (
+        "Train an XGBoost or LightGBM upper-circuit model on stored bars (features, purged temporal split, "
+        "calibration, ONNX export with parity gate, drift reference) and register it as a candidate."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--algorithm", choices=["xgboost", "lightgbm"], required=True)
+        parser.add_argument("--start", type=_date, required=True, help="First training date (YYYY-MM-DD).")
+        parser.add_argument("--end", type=_date, required=True, help="Last date of the test period.")
+        parser.add_argument("--horizon", type=int, default=1, choices=range(1, 6),
+                            help="Label horizon in trading days (1-5).")
+        parser.add_argument("--universe", default="all",
+                            help="all (default), NSE or BSE, and/or series codes, e.g. 'EQ' or 'BE,SM'.")
+        parser.add_argument("--train-end", type=_date, help="Last training date (default: 65%% of the range).")
+        parser.add_argument("--valid-end", type=_date, help="Last validation date (default: 80%% of the range).")
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--negative-sample-rate", type=float, default=0.3,
+                            help="Share of training negatives kept (positives are always kept).")
+        parser.add_argument("--rounds", type=int, default=300, help="Maximum boosting rounds (early-stopped).")
+        parser.add_argument("--name", default=DEFAULT_MODEL_NAME)
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if (options["train_end"] is None) != (options["valid_end"] is None):
+            raise CommandError("Give both --train-end and --valid-end, or neither.")
+        if not 0 < options["negative_sample_rate"] <= 1:
+            raise CommandError("--negative-sample-rate must be in (0, 1].")
+        progress = _Progress(self, enabled=not options["no_progress"])
+        self.stdout.write(f"Training {options['algorithm']} on {options['start']}..{options['end']}")
+        try:
+            version = services.model_train(
+                algorithm=options["algorithm"],
+                start=options["start"],
+                end=options["end"],
+                horizon=options["horizon"],
+                universe=options["universe"],
+                train_end=options["train_end"],
+                valid_end=options["valid_end"],
+                seed=options["seed"],
+                negative_sample_rate=options["negative_sample_rate"],
+                rounds=options["rounds"],
+                name=options["name"],
+                progress=progress,
+                on_stage=progress.stage,
+            )
+        except services.RegistryError as exc:
+            raise CommandError(str(exc)) from exc
+        self._report(version)
+
+    def _report(self, version: ModelVersion) -> None:
+        self.stdout.write(self.style.SUCCESS(
+            f"Registered {version.label} (id {version.pk}, candidate); test period ends {version.test_end}."
+        ))
+        rows = [("model", "model"), ("'hit today' baseline", "hit_today"), ("top-k momentum baseline", "momentum_top_k")]
+        for part, title in (("all", "all stock-days"), ("new_circuits", "new circuits only")):
+            self.stdout.write(f"  Test metrics, {title}:")
+            self.stdout.write(f"    {'scorer':<26} {'F1':>6} {'prec':>6} {'recall':>6} {'PR-AUC':>7} {'ROC-AUC':>7} {'P@k':>6}")
+            for label, scorer in rows:
+                values = [version.metric(k, part=part, scorer=scorer)
+                          for k in ("f1", "precision", "recall", "pr_auc", "roc_auc", "precision_at_k")]
+                cells = " ".join(f"{'-' if v is None else f'{v:.3f}':>6}" for v in values)
+                self.stdout.write(f"    {label:<26} {cells}")
+        self.stdout.write(f"Promote it with: python manage.py promote_model --model-version {version.pk} --reason '...'")

@@ -1,0 +1,59 @@
+"""python manage.py check_degradation [--date D]: realised F1 vs test F1, alert or automatic rollback."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from modelregistry.choices import DEFAULT_MODEL_NAME
+from monitoring import services
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+class Command(BaseCommand):
+    help = (
+        "Join the production model's past predictions to realised labels from the stored bars, compute "
+        "realised F1 over the rolling window and alert (> 5% drop) or roll back automatically (> 10% drop)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--date", type=dt.date.fromisoformat, help="As-of date (YYYY-MM-DD); default the latest bars."
+        )
+        parser.add_argument("--window-days", type=int, help="Labelled prediction dates (default 20).")
+        parser.add_argument("--min-positives", type=int, help="Realised positives needed before any action.")
+        parser.add_argument("--name", default=DEFAULT_MODEL_NAME, help="Model name (default %(default)s).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["window_days"] is not None and options["window_days"] < 1:
+            raise CommandError("--window-days must be at least 1")
+        try:
+            report = services.degradation_check(
+                name=options["name"],
+                as_of=options["date"],
+                window_days=options["window_days"],
+                min_positives=options["min_positives"],
+            )
+        except services.MonitoringError as exc:
+            raise CommandError(str(exc)) from exc
+        if report is None:
+            self.stdout.write(f"No version of {options['name']!r} is in production: nothing to check.")
+            return
+        self.stdout.write(
+            f"{report.model_version.label} as of {report.as_of}: realised F1 {_fmt(report.f1)} "
+            f"(precision {_fmt(report.precision)}, recall {_fmt(report.recall)}, {report.positives} positives "
+            f"over {report.labelled_dates} days) vs test F1 {_fmt(report.reference_f1)}"
+        )
+        if report.estimated_f1 is not None:
+            self.stdout.write(
+                f"  ESTIMATE for {report.estimated_for} (no labels yet): F1 ~ {_fmt(report.estimated_f1)} "
+                f"from calibrated probabilities"
+            )
+        self.stdout.write(f"  action: {report.action} ({report.reason})")
+        if report.rolled_back_to is not None:
+            self.stdout.write(f"  rolled back to {report.rolled_back_to.label}")

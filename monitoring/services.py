@@ -1,0 +1,420 @@
+"""Monitoring writes: the drift check, the degradation check (with the automatic rollback) and alerts.
+
+Each check stores one report row per (version, day, window), so a rerun updates its row instead of
+piling up duplicates, and raises de-duplicated alerts. The rollback goes through the registry's own
+service, the one admin uses, with actor "system".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.db.models import F, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from marketdata.circuits import DEFAULT_BAND_WINDOW, MAX_HORIZON, next_day_label, upper_circuit_panel
+from marketdata.selectors import bars_panel, nth_trading_date_before, trading_dates
+from modelregistry import services as registry
+from modelregistry.choices import DEFAULT_MODEL_NAME, VersionStatus
+from modelregistry.models import ModelVersion
+from monitoring import metrics, notify, selectors
+from monitoring.choices import AlertKind, AlertSeverity
+from monitoring.drift import drift_report
+from monitoring.models import Alert, DriftReport, PerformanceReport
+from monitoring.performance import (
+    DegradationAction,
+    DegradationDecision,
+    degradation_decide,
+    estimated_performance,
+    precision_at_k_per_day,
+    realised_performance,
+)
+from vcp_platform.tracing import get_trace_id
+
+logger = logging.getLogger("vcp.monitoring")
+
+
+class MonitoringError(Exception):
+    """A check cannot run; the message says what is missing and how to provide it."""
+
+
+# --- alerts --------------------------------------------------------------------------------------
+def _lock_key(key: str) -> None:
+    # Two workers raising the same alert at once must not both create (and send) it.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(key.encode())])
+
+
+def alert_raise(
+    *,
+    kind: str,
+    severity: str,
+    message: str,
+    dedupe_key: str,
+    context: dict[str, Any] | None = None,
+) -> tuple[Alert, bool]:
+    """Record an alert and send it after commit, unless the same ``dedupe_key`` was raised within
+    ``VCP_ALERT_DEDUPE_HOURS`` (24): then the earlier alert only counts one more occurrence.
+
+    Returns the alert and whether it is new (and so is being sent)."""
+    now = timezone.now()
+    since = now - dt.timedelta(hours=settings.VCP_ALERT_DEDUPE_HOURS)
+    with transaction.atomic():
+        _lock_key(dedupe_key)
+        recent = Alert.objects.filter(dedupe_key=dedupe_key, created_at__gte=since).order_by("-created_at").first()
+        if recent is not None:
+            Alert.objects.filter(pk=recent.pk).update(occurrences=F("occurrences") + 1, last_seen_at=now)
+            recent.refresh_from_db()
+            logger.info("alert repeated within the de-duplication window", extra={"dedupe_key": dedupe_key})
+            return recent, False
+        alert = Alert.objects.create(
+            kind=kind,
+            severity=severity,
+            message=message,
+            context=context or {},
+            dedupe_key=dedupe_key,
+            last_seen_at=now,
+            trace_id=get_trace_id() or "",
+        )
+        logger.warning("alert raised: %s", message, extra={"kind": kind, "severity": severity, "alert_id": alert.pk})
+        transaction.on_commit(lambda: alert_deliver(alert_id=alert.pk))
+    return alert, True
+
+
+def alert_deliver(*, alert_id: int) -> Alert:
+    """Send one alert by email and to the webhook, and record each channel's outcome on the row."""
+    alert = Alert.objects.get(pk=alert_id)
+    link = f"{settings.VCP_SITE_URL.rstrip('/')}{reverse('staff:dashboard')}" if settings.VCP_SITE_URL else None
+    text = notify.alert_text(
+        kind=alert.kind, severity=alert.severity, message=alert.message, context=alert.context, url=link
+    )
+    delivery = {
+        "email": notify.email_send(
+            subject=notify.alert_subject(kind=alert.kind, severity=alert.severity, message=alert.message),
+            body=text,
+            recipients=settings.VCP_ALERT_EMAILS,
+            sender=settings.DEFAULT_FROM_EMAIL,
+        ),
+        "webhook": notify.webhook_post(url=settings.VCP_ALERT_WEBHOOK_URL, text=text),
+    }
+    Alert.objects.filter(pk=alert.pk).update(delivery=delivery, delivered_at=timezone.now())
+    alert.delivery = delivery
+    return alert
+
+
+def alert_acknowledge(*, alerts: QuerySet[Alert], user: AbstractBaseUser) -> int:
+    """Mark the open alerts among ``alerts`` as acknowledged by ``user``; returns how many changed."""
+    return alerts.filter(acknowledged_at__isnull=True).update(acknowledged_by=user, acknowledged_at=timezone.now())
+
+
+# --- drift ---------------------------------------------------------------------------------------
+def _production_or_none(name: str) -> ModelVersion | None:
+    version = selectors.production_version(name=name)
+    if version is None:
+        logger.info("no production version: nothing to monitor", extra={"model": name})
+    return version
+
+
+def drift_check(
+    *,
+    name: str = DEFAULT_MODEL_NAME,
+    date: dt.date | None = None,
+    window_days: int | None = None,
+) -> DriftReport | None:
+    """PSI and KS of the production version's features over the last ``window_days`` snapshot dates
+    up to ``date`` (the latest when None), against its frozen reference. An ALERT raises a
+    "retrain needed" alert. None when no version is in production."""
+    started = time.perf_counter()
+    version = _production_or_none(name)
+    if version is None:
+        return None
+    reference = selectors.version_reference(version=version)
+    if reference is None:
+        raise MonitoringError(f"{version.label} has no frozen drift reference: retrain it with the training command.")
+    days = window_days or settings.VCP_DRIFT_WINDOW_DAYS
+    dates = selectors.snapshot_dates(feature_set_hash=version.feature_set_hash, end=date, limit=days)
+    if not dates:
+        raise MonitoringError(
+            f"no feature snapshots of set {version.feature_set_hash} up to {date or 'today'}: run score_universe first."
+        )
+    current = selectors.snapshot_matrix(feature_set_hash=version.feature_set_hash, dates=dates, names=reference.names)
+    result = drift_report(reference, current, alpha=settings.VCP_DRIFT_ALPHA, min_rows=settings.VCP_DRIFT_MIN_ROWS)
+    drifted = sorted((f for f in result.features if f.name in result.drifted_features), key=lambda f: -f.psi)
+    report, _ = DriftReport.objects.update_or_create(
+        model_version=version,
+        date=dates[-1],
+        window_days=days,
+        defaults={
+            "window_start": dates[0],
+            "status": result.status.value,
+            "retrain_needed": result.retrain_needed,
+            "n_current": result.n_current,
+            "n_reference": result.n_reference,
+            "max_psi": max((f.psi for f in result.features), default=0.0),
+            "drifted_features": [f.name for f in drifted],
+            "result": result.to_dict(),
+            "seconds": time.perf_counter() - started,
+            "trace_id": get_trace_id() or "",
+        },
+    )
+    metrics.drift_result_publish(result)
+    logger.info(
+        "drift check %s",
+        result.status.value,
+        extra={
+            "model": version.label,
+            "date": str(dates[-1]),
+            "rows": result.n_current,
+            "drifted": report.drifted_features,
+        },
+    )
+    if result.retrain_needed:
+        worst = ", ".join(f"{f.name} PSI {f.psi:.3f} (noise limit {f.psi_critical:.3f})" for f in drifted[:5])
+        alert_raise(
+            kind=AlertKind.DRIFT,
+            severity=AlertSeverity.WARNING,
+            message=f"Retrain needed: {version.label} features drifted on {dates[-1]}: {worst}.",
+            dedupe_key=f"drift:{version.pk}",
+            context={
+                "model_version": version.label,
+                "date": str(dates[-1]),
+                "report_id": report.pk,
+                "drifted_features": report.drifted_features,
+            },
+        )
+    return report
+
+
+# --- realised performance and degradation ------------------------------------------------------
+@dataclass(frozen=True)
+class _Window:
+    labelled: list[dt.date]  # prediction dates whose labels are known, ascending
+    pending: list[dt.date]  # later prediction dates still waiting for their labels
+
+
+def _window(*, version: ModelVersion, as_of: dt.date, days: int) -> _Window:
+    candidates = selectors.prediction_dates(version=version, end=as_of, limit=days + MAX_HORIZON + 5)
+    if not candidates:
+        return _Window(labelled=[], pending=[])
+    sessions = trading_dates(start=candidates[0], end=as_of)
+    position = {d: i for i, d in enumerate(sessions)}
+    last = len(sessions) - 1
+    # A prediction on t is labelled once `horizon` trading dates after t have bars.
+    labelled = [d for d in candidates if d in position and position[d] + version.horizon <= last]
+    pending = [d for d in candidates if d not in labelled and (not labelled or d > labelled[-1])]
+    return _Window(labelled=labelled[-days:], pending=pending)
+
+
+@dataclass(frozen=True)
+class _Labelled:
+    y_true: np.ndarray  # (n,) 0/1 realised labels
+    decisions: np.ndarray  # (n,) bool
+    probabilities: np.ndarray  # (n,)
+    hit_today: np.ndarray  # (n,) bool: at an upper circuit on the prediction day
+    day: np.ndarray  # (n,) date index
+
+
+def _labelled_predictions(*, version: ModelVersion, dates: list[dt.date], as_of: dt.date) -> _Labelled:
+    frame = selectors.predictions_frame(version=version, dates=dates)
+    start = nth_trading_date_before(end=dates[0], lookback=DEFAULT_BAND_WINDOW) or dates[0]
+    panel = bars_panel(
+        instrument_ids=frame["instrument_id"].unique().tolist(), start=start, end=as_of, active_only=False
+    )
+    circuits = upper_circuit_panel(panel.close, panel.high, panel.prev_close, band=panel.known_band)
+    labels = next_day_label(circuits, panel.has_bar, horizon=version.horizon)
+    dates64 = frame["date"].to_numpy().astype("datetime64[D]")
+    rows = np.minimum(np.searchsorted(panel.dates, dates64), len(panel.dates) - 1)
+    column_of = {int(i): j for j, i in enumerate(panel.instrument_ids)}
+    cols = frame["instrument_id"].map(column_of).fillna(-1).to_numpy(dtype=np.int64)
+    # A prediction whose stock or date has no bar in the panel cannot be labelled.
+    found = (cols >= 0) & (panel.dates[rows] == dates64)
+    y = np.where(found, labels[rows, np.maximum(cols, 0)], np.nan)
+    known = ~np.isnan(y)
+    rows, cols = rows[known], cols[known]
+    return _Labelled(
+        y_true=y[known].astype(np.int8),
+        decisions=frame["will_hit"].to_numpy()[known],
+        probabilities=frame["probability"].to_numpy()[known],
+        hit_today=circuits[rows, cols],
+        day=rows,
+    )
+
+
+def _rollback(*, version: ModelVersion, decision: DegradationDecision) -> ModelVersion | None:
+    """Roll ``version`` back if it is still in production and has never caused a rollback.
+
+    The row lock makes a concurrent second check wait, then find the version gone from production."""
+    with transaction.atomic():
+        current = (
+            ModelVersion.objects.select_for_update().filter(name=version.name, status=VersionStatus.PRODUCTION).first()
+        )
+        if current is None or current.pk != version.pk or current.rolled_back_at is not None:
+            return None
+        return registry.model_version_rollback(
+            name=version.name,
+            actor=None,
+            reason=f"automatic rollback by check_degradation: realised {decision.reason}; "
+            f"realised F1 {decision.realised_f1:.3f} vs test F1 {decision.reference_f1:.3f} "
+            f"over {decision.positives} positives",
+        )
+
+
+def degradation_check(
+    *,
+    name: str = DEFAULT_MODEL_NAME,
+    as_of: dt.date | None = None,
+    window_days: int | None = None,
+    min_positives: int | None = None,
+) -> PerformanceReport | None:
+    """Join the production version's past predictions to the labels the newest bars give, score the
+    last ``window_days`` labelled prediction dates, and act on the relative F1 drop against its test
+    F1: > 5% alert, > 10% automatic rollback (once per version; alert only without a previous
+    version). Predictions still waiting for labels get a label-free F1 *estimate*. None when no
+    version is in production."""
+    started = time.perf_counter()
+    version = _production_or_none(name)
+    if version is None:
+        return None
+    latest = selectors.bar_date_latest(end=as_of)
+    if latest is None:
+        raise MonitoringError("no bars stored: ingest bhavcopy files before checking degradation.")
+    days = window_days or settings.VCP_DEGRADATION_WINDOW_DAYS
+    floor = settings.VCP_DEGRADATION_MIN_POSITIVES if min_positives is None else min_positives
+    window = _window(version=version, as_of=latest, days=days)
+    reference_f1 = version.metric("f1")
+    fields: dict[str, Any] = {
+        "window_start": window.labelled[0] if window.labelled else None,
+        "window_end": window.labelled[-1] if window.labelled else None,
+        "labelled_dates": len(window.labelled),
+        "reference_f1": reference_f1,
+        "min_positives": floor,
+    }
+
+    if window.pending:
+        pending = selectors.predictions_frame(version=version, dates=[window.pending[-1]])
+        estimate = estimated_performance(pending["probability"].to_numpy(), pending["will_hit"].to_numpy())
+        fields |= {
+            "estimated_f1": estimate.f1,
+            "estimated_precision": estimate.precision,
+            "estimated_recall": estimate.recall,
+            "estimated_rows": estimate.n,
+            "estimated_for": window.pending[-1],
+        }
+
+    decision: DegradationDecision | None = None
+    if window.labelled:
+        data = _labelled_predictions(version=version, dates=window.labelled, as_of=latest)
+        perf = realised_performance(data.y_true, data.decisions, hit_today=data.hit_today)
+        overall = perf.overall
+        fields |= {
+            "rows": overall.n,
+            "positives": overall.positives,
+            "predicted_positives": overall.tp + overall.fp,
+            "tp": overall.tp,
+            "fp": overall.fp,
+            "fn": overall.fn,
+            "precision": overall.precision,
+            "recall": overall.recall,
+            "f1": overall.f1,
+            "new_circuit_f1": perf.new_circuits.f1 if perf.new_circuits else None,
+            "new_circuit_positives": perf.new_circuits.positives if perf.new_circuits else 0,
+            "precision_at_k": (
+                precision_at_k_per_day(data.probabilities, data.y_true, data.day, k=int(version.metrics.get("k", 20)))
+                if overall.n
+                else None
+            ),
+        }
+        if reference_f1 is not None:
+            decision = degradation_decide(
+                realised_f1=overall.f1,
+                reference_f1=reference_f1,
+                positives=overall.positives,
+                has_previous_version=version.previous_production_id is not None,
+                already_rolled_back=version.rolled_back_at is not None,
+                min_positives=floor,
+            )
+
+    action = decision.action if decision else DegradationAction.NONE
+    reason = decision.reason if decision else ("no test F1 on the version" if window.labelled else "no labels yet")
+    rolled_back_to: ModelVersion | None = None
+    with transaction.atomic():
+        if action is DegradationAction.ROLLBACK and decision is not None:
+            try:
+                rolled_back_to = _rollback(version=version, decision=decision)
+            except registry.RegistryError as exc:
+                action, reason = DegradationAction.ALERT, f"{reason}; the rollback was refused: {exc}"
+            else:
+                if rolled_back_to is None:
+                    action = DegradationAction.ALERT
+                    reason = f"{reason}; not rolled back: the version already left production or was rolled back before"
+        report, _ = PerformanceReport.objects.update_or_create(
+            model_version=version,
+            as_of=latest,
+            window_days=days,
+            defaults={
+                **fields,
+                "relative_drop": decision.relative_drop if decision else None,
+                "action": action.value,
+                "reason": reason,
+                "rolled_back_to": rolled_back_to,
+                "seconds": time.perf_counter() - started,
+                "trace_id": get_trace_id() or "",
+            },
+        )
+        _raise_degradation_alert(version=version, report=report, rolled_back_to=rolled_back_to)
+    logger.info(
+        "degradation check %s",
+        action.value,
+        extra={"model": version.label, "as_of": str(latest), "f1": report.f1, "reason": reason},
+    )
+    return report
+
+
+def _raise_degradation_alert(
+    *, version: ModelVersion, report: PerformanceReport, rolled_back_to: ModelVersion | None
+) -> None:
+    if report.action == DegradationAction.NONE:
+        return
+    f1 = f"{report.f1:.3f}" if report.f1 is not None else "-"
+    test_f1 = f"{report.reference_f1:.3f}" if report.reference_f1 is not None else "-"
+    context = {
+        "model_version": version.label,
+        "as_of": str(report.as_of),
+        "realised_f1": report.f1,
+        "test_f1": report.reference_f1,
+        "positives": report.positives,
+        "report_id": report.pk,
+    }
+    if report.action == DegradationAction.ROLLBACK and rolled_back_to is not None:
+        alert_raise(
+            kind=AlertKind.ROLLBACK,
+            severity=AlertSeverity.CRITICAL,
+            message=(
+                f"{version.label} rolled back to {rolled_back_to.label}: realised F1 {f1} vs test F1 {test_f1} "
+                f"over {report.window_start}..{report.window_end} ({report.reason})."
+            ),
+            dedupe_key=f"rollback:{version.pk}",
+            context={**context, "rolled_back_to": rolled_back_to.label},
+        )
+        return
+    alert_raise(
+        kind=AlertKind.DEGRADATION,
+        severity=AlertSeverity.WARNING,
+        message=(
+            f"{version.label} realised F1 {f1} vs test F1 {test_f1} over "
+            f"{report.window_start}..{report.window_end}: {report.reason}."
+        ),
+        dedupe_key=f"degradation:{version.pk}",
+        context=context,
+    )

@@ -1,0 +1,24 @@
+"""The database-backed source of the Prometheus state gauges (registered in MonitoringConfig.ready)."""
+
+from __future__ import annotations
+
+from django.db import close_old_connections, connection
+
+from monitoring import metrics, selectors
+from vcp_platform.tracing import get_trace_id
+
+
+def platform_state_for_scrape() -> metrics.PlatformState:
+    """``selectors.platform_state`` for the scrape thread.
+
+    Inside a request (or task) the trace id is set and Django closes the connection itself. The
+    exporter's own thread (gunicorn post_fork / Celery metrics port) has no request, so it drops the
+    connection it opened rather than leak one per thread."""
+    in_request = get_trace_id() is not None
+    if not in_request:
+        close_old_connections()
+    try:
+        return selectors.platform_state()
+    finally:
+        if not in_request:
+            connection.close()

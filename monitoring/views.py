@@ -1,0 +1,90 @@
+"""Staff pages of monitoring: the dashboard, plotly.js from the installed package, and "run a check now"."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+import plotly
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from monitoring import charts, selectors, tasks
+from vcp_platform.tracing import bind_to_current_context
+
+logger = logging.getLogger("vcp.monitoring.views")
+
+CHECKS = {"drift": tasks.check_drift, "degradation": tasks.check_degradation}
+
+
+@lru_cache(maxsize=1)
+def _plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return str(get_plotlyjs())
+
+
+@require_GET
+def plotly_js(request: HttpRequest) -> HttpResponse:
+    """plotly.min.js of the installed plotly package: the servers have no internet, so no CDN.
+
+    The page asks for it with the package version in the query string, so it can be cached for a year."""
+    response = HttpResponse(_plotly_js(), content_type="application/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+@staff_member_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    version = selectors.production_version()
+    drift = selectors.drift_reports(version=version).first() if version is not None else None
+    trend = selectors.performance_trend(limit=90)
+    latest_performance = next((r for r in reversed(trend) if r.model_version_id == getattr(version, "pk", None)), None)
+    points = [
+        charts.F1Point(
+            as_of=r.as_of,
+            version=r.model_version.label,
+            realised_f1=r.f1,
+            estimated_f1=r.estimated_f1,
+            reference_f1=r.reference_f1,
+            action=r.action,
+        )
+        for r in trend
+    ]
+    drift_result = drift.drift_result() if drift is not None else None
+    context = {
+        "version": version,
+        "test_f1": version.metric("f1") if version is not None else None,
+        "test_f1_new": version.metric("f1", part="new_circuits") if version is not None else None,
+        "batch": selectors.batch_run_latest(),
+        "today": timezone.localdate(),
+        "drift": drift,
+        "drift_features": sorted(drift_result.features, key=lambda f: -f.psi) if drift_result else [],
+        "drift_min_rows": drift_result.min_rows if drift_result else None,
+        "drift_chart": charts.drift_chart(drift_result) if drift_result else "",
+        "performance": latest_performance,
+        "f1_chart": charts.f1_trend_chart(points) if points else "",
+        "alerts": list(selectors.alerts_open()[:50]),
+        "plotly_version": plotly.__version__,
+    }
+    return render(request, "staff/dashboard.html", context)
+
+
+@require_POST
+@staff_member_required
+def run_check(request: HttpRequest, check: str) -> HttpResponse:
+    """Queue a drift or degradation check now, with this request's trace id carried into the task."""
+    task = CHECKS.get(check)
+    if task is None:
+        return HttpResponse(status=404)
+    today = timezone.localdate().isoformat()
+    transaction.on_commit(bind_to_current_context(task.delay, date=today))
+    logger.info("check_%s queued by %s", check, request.user.get_username(), extra={"check": check})
+    messages.info(request, f"The {check} check is queued; refresh in a minute.")
+    return HttpResponseRedirect(reverse("staff:dashboard"))

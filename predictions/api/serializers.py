@@ -1,0 +1,236 @@
+"""Input and output serializers of the prediction API.
+
+Inputs validate; outputs document. The /predict and /batch_predict responses are built as plain
+dicts by ``serving.served_as_dict`` (serializing them through DRF would cost more than the model
+does), and the output serializers here describe exactly that shape for the schema.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from features import spec
+from marketdata.choices import Exchange
+from modelregistry.models import ModelVersion
+from predictions.models import Prediction
+from predictions.selectors import ORDERINGS
+
+MAX_ID = 2**63 - 1  # PostgreSQL bigint: a larger id must be a 400/404, not a database error
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+class FiniteFloatField(serializers.FloatField):
+    """A JSON number the model can take: no strings, booleans, NaN or Infinity, and within float32 range."""
+
+    default_error_messages = {
+        "invalid": "A finite number is required (NaN and Infinity are not allowed).",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", -FLOAT32_MAX)
+        kwargs.setdefault("max_value", FLOAT32_MAX)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        try:
+            value = float(data)
+        except OverflowError:
+            self.fail("invalid")
+        if not math.isfinite(value):
+            self.fail("invalid")
+        return value
+
+
+class _StrictSerializer(serializers.Serializer):
+    """Refuses unknown keys, so a misspelt field is an error rather than silently ignored."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+FeatureVectorSerializer = type(
+    "FeatureVectorSerializer",
+    (_StrictSerializer,),
+    {
+        "__doc__": "All 25 VCP features by name (units in docs/features.md); every value a finite number.",
+        **{f.name: FiniteFloatField(help_text=f"{f.description} ({f.unit}).") for f in spec.FEATURES},
+    },
+)
+
+
+class PredictRequestSerializer(_StrictSerializer):
+    symbol = serializers.CharField(max_length=64, help_text="NSE ticker or BSE scrip code, e.g. RELIANCE.")
+    exchange = serializers.ChoiceField(
+        choices=Exchange.choices, required=False, allow_null=True, help_text="NSE or BSE; NSE first when omitted."
+    )
+    date = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="As-of date (features use bars up to its close). Default: the instrument's latest bar date.",
+    )
+    explain = serializers.BooleanField(default=False, help_text="Add the top 5 feature contributions (log-odds).")
+    features = FeatureVectorSerializer(
+        required=False, help_text="A what-if feature vector scored instead of the stored data (all 25 names)."
+    )
+
+
+class BatchItemSerializer(_StrictSerializer):
+    symbol = serializers.CharField(max_length=64)
+    exchange = serializers.ChoiceField(choices=Exchange.choices, required=False, allow_null=True)
+    date = serializers.DateField(required=False, allow_null=True)
+
+
+class BatchPredictRequestSerializer(_StrictSerializer):
+    items = serializers.ListField(
+        child=BatchItemSerializer(),
+        min_length=1,
+        max_length=settings.VCP_BATCH_PREDICT_LIMIT,
+        help_text="Up to VCP_BATCH_PREDICT_LIMIT items (default 1,000); one bad item does not fail the others.",
+    )
+    explain = serializers.BooleanField(default=False)
+
+    def validate_items(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        limit = settings.VCP_BATCH_PREDICT_LIMIT
+        if len(value) > limit:
+            raise serializers.ValidationError(f"At most {limit} items per request.")
+        return value
+
+
+class ModelRefSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    version = serializers.IntegerField()
+
+
+class ContributionSerializer(serializers.Serializer):
+    feature = serializers.CharField()
+    value = serializers.FloatField(allow_null=True, help_text="The row's feature value; null where missing.")
+    contribution = serializers.FloatField(help_text="Push on the score in log-odds, before calibration.")
+
+
+class PredictionResponseSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    exchange = serializers.CharField()
+    date = serializers.DateField(allow_null=True, help_text="As-of date; null for a what-if without a date.")
+    probability = serializers.FloatField(help_text="Calibrated probability of an upper circuit next trading day.")
+    will_hit_upper_circuit = serializers.BooleanField(help_text="probability >= threshold.")
+    threshold = serializers.FloatField()
+    model = ModelRefSerializer()
+    source = serializers.ChoiceField(
+        choices=["cache", "snapshot", "computed", "what_if"],
+        help_text="Where the features came from (computed: from stored bars, with rs_rank63 missing).",
+    )
+    explanation = ContributionSerializer(many=True, required=False, help_text="Only with explain: true.")
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine-readable code, e.g. unknown_symbol.")
+    message = serializers.CharField()
+    details = serializers.DictField(help_text="Field errors under 'fields'; other context by code.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorBodySerializer()
+
+
+class BatchResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the item in the request.")
+    symbol = serializers.CharField()
+    prediction = PredictionResponseSerializer(required=False)
+    error = ErrorBodySerializer(required=False)
+
+
+class BatchPredictResponseSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    succeeded = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    results = BatchResultSerializer(many=True)
+
+
+class PredictionListQuerySerializer(serializers.Serializer):
+    date = serializers.DateField(required=False, help_text="Default: the latest date with predictions.")
+    min_probability = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
+    model_version = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="ModelVersion id (default: production)."
+    )
+    series = serializers.CharField(required=False, max_length=4, help_text="e.g. EQ, BE, SM.")
+    will_hit = serializers.BooleanField(required=False, help_text="Only positive (true) or negative (false) decisions.")
+    ordering = serializers.ChoiceField(choices=list(ORDERINGS), default="rank")
+
+
+class RankedPredictionSerializer(serializers.ModelSerializer[Prediction]):
+    symbol = serializers.CharField(source="instrument.symbol")
+    exchange = serializers.CharField(source="instrument.exchange")
+    will_hit_upper_circuit = serializers.BooleanField(source="will_hit")
+    model = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Prediction
+        fields = (
+            "rank",
+            "symbol",
+            "exchange",
+            "series",
+            "date",
+            "probability",
+            "will_hit_upper_circuit",
+            "threshold",
+            "model",
+        )
+
+    @extend_schema_field(ModelRefSerializer)
+    def get_model(self, obj: Prediction) -> dict[str, Any]:
+        return {"name": obj.model_version.name, "version": obj.model_version.version}
+
+
+class ModelVersionSerializer(serializers.ModelSerializer[ModelVersion]):
+    class Meta:
+        model = ModelVersion
+        fields = (
+            "id",
+            "name",
+            "version",
+            "algorithm",
+            "status",
+            "threshold",
+            "horizon",
+            "feature_names",
+            "feature_set_hash",
+            "metrics",
+            "train_start",
+            "train_end",
+            "valid_end",
+            "test_end",
+            "created_at",
+            "promoted_at",
+            "rolled_back_at",
+        )
+        read_only_fields = fields
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.CharField()
+
+
+class CheckSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    detail = serializers.CharField()
+
+
+class ReadySerializer(serializers.Serializer):
+    status = serializers.CharField()
+    checks = serializers.DictField(child=CheckSerializer())
+    cache = serializers.DictField(help_text="This process's cache hits and misses: {tier: {kind: {hits, misses}}}.")

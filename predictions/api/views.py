@@ -1,0 +1,317 @@
+"""The prediction API's views: validate, call one service or selector, shape the answer."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from modelregistry.models import ModelVersion
+from monitoring.metrics import observe_prediction
+from predictions import selectors, serving
+from predictions.api import schema
+from predictions.api.errors import api_error_from, error_body
+from predictions.api.parsers import LenientJSONParser
+from predictions.api.serializers import (
+    BatchPredictRequestSerializer,
+    BatchPredictResponseSerializer,
+    HealthSerializer,
+    ModelVersionSerializer,
+    PredictionListQuerySerializer,
+    PredictionResponseSerializer,
+    PredictRequestSerializer,
+    RankedPredictionSerializer,
+    ReadySerializer,
+)
+from predictions.cache import cache_stats
+from predictions.exceptions import PredictionError
+from predictions.health import readiness
+from predictions.models import Prediction
+from predictions.serving import PredictItem, ServedPrediction
+
+AUTH_ERRORS = {401: schema.UNAUTHORIZED, 429: schema.THROTTLED}
+
+
+def actor_of(request: Request) -> str:
+    """Who asked, for the audit log: the token's first 8 characters (never the whole key) and the user."""
+    token = getattr(request.auth, "key", None)
+    user = request.user.get_username() if request.user and request.user.is_authenticated else "anonymous"
+    return f"token:{token[:8]} user:{user}" if token else f"user:{user}"
+
+
+def _observe(endpoint: str, started: float, served: ServedPrediction | None) -> None:
+    observe_prediction(
+        endpoint=endpoint,
+        model_version=f"{served.model_name} v{served.model_version}" if served else "none",
+        outcome="error" if served is None else ("positive" if served.will_hit else "negative"),
+        seconds=time.perf_counter() - started,
+    )
+
+
+class PredictView(APIView):
+    parser_classes = [LenientJSONParser]
+
+    @extend_schema(
+        operation_id="predict",
+        tags=["predictions"],
+        summary="Predict one stock's next-day upper circuit",
+        description=(
+            "Scores the stored features of `symbol` as of `date` (default: its latest bar) with the production "
+            "model. `explain: true` adds the top 5 feature contributions; `features` scores a what-if vector "
+            "instead of stored data."
+        ),
+        request=PredictRequestSerializer,
+        responses={
+            200: PredictionResponseSerializer,
+            400: schema.BAD_REQUEST,
+            404: schema.NOT_FOUND_SYMBOL,
+            503: schema.UNAVAILABLE,
+            **AUTH_ERRORS,
+        },
+        examples=schema.PREDICT_REQUEST_EXAMPLES,
+    )
+    def post(self, request: Request) -> Response:
+        started = time.perf_counter()
+        served = None
+        try:
+            serializer = PredictRequestSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+            served = serving.predict_one(
+                symbol=data["symbol"],
+                exchange=data.get("exchange"),
+                date=data.get("date"),
+                explain=data["explain"],
+                features=data.get("features"),
+                actor=actor_of(request),
+            )
+        finally:
+            _observe("predict", started, served)
+        return Response(serving.served_as_dict(served))
+
+
+class BatchPredictView(APIView):
+    parser_classes = [LenientJSONParser]
+
+    @extend_schema(
+        operation_id="batch_predict",
+        tags=["predictions"],
+        summary="Predict many stocks in one call",
+        description=(
+            "Up to `VCP_BATCH_PREDICT_LIMIT` items (default 1,000). Each item succeeds or fails on its own: "
+            "an unknown symbol or a date without a bar is reported in that item's `error`."
+        ),
+        request=BatchPredictRequestSerializer,
+        responses={
+            200: BatchPredictResponseSerializer,
+            400: schema.BAD_REQUEST,
+            503: schema.UNAVAILABLE,
+            **AUTH_ERRORS,
+        },
+        examples=[
+            OpenApiExample(
+                "Two symbols",
+                value={"items": [{"symbol": "RELIANCE"}, {"symbol": "NOSUCH", "exchange": "NSE"}]},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "One ok, one unknown",
+                value={
+                    "count": 2,
+                    "succeeded": 1,
+                    "failed": 1,
+                    "results": [
+                        {"index": 0, "symbol": "RELIANCE", "prediction": schema.PREDICTION_EXAMPLE},
+                        {
+                            "index": 1,
+                            "symbol": "NOSUCH",
+                            "error": {
+                                "code": "unknown_symbol",
+                                "message": "Unknown symbol 'NOSUCH' on NSE.",
+                                "details": {},
+                            },
+                        },
+                    ],
+                },
+                response_only=True,
+                status_codes=["200"],
+            ),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        started = time.perf_counter()
+        serializer = BatchPredictRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        items = [
+            PredictItem(symbol=it["symbol"], exchange=it.get("exchange"), date=it.get("date"))
+            for it in serializer.validated_data["items"]
+        ]
+        try:
+            outcomes = serving.predict_many(
+                items=items, explain=serializer.validated_data["explain"], actor=actor_of(request)
+            )
+        except PredictionError:
+            _observe("batch_predict", started, None)
+            raise
+        results: list[dict[str, Any]] = []
+        for index, (item, outcome) in enumerate(zip(items, outcomes, strict=True)):
+            if isinstance(outcome, PredictionError):
+                code = api_error_from(outcome).default_code
+                error = error_body(str(code), outcome.message, outcome.details)
+                results.append({"index": index, "symbol": item.symbol, **error})
+            else:
+                prediction = serving.served_as_dict(outcome)
+                results.append({"index": index, "symbol": outcome.symbol, "prediction": prediction})
+        failed = sum(1 for r in results if "error" in r)
+        for outcome in outcomes:
+            _observe("batch_predict", started, outcome if isinstance(outcome, ServedPrediction) else None)
+        return Response(
+            {"count": len(results), "succeeded": len(results) - failed, "failed": failed, "results": results}
+        )
+
+
+class PredictionPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="predictions_list",
+        tags=["predictions"],
+        summary="The day's ranked candidates",
+        description=(
+            "One day's batch predictions of one model version, ranked (1 = most likely). Defaults: the latest "
+            "scored date and the production version (or the version that scored that date)."
+        ),
+        parameters=[PredictionListQuerySerializer],
+        responses={
+            200: RankedPredictionSerializer(many=True),
+            400: schema.BAD_QUERY,
+            404: schema.NOT_FOUND,
+            **AUTH_ERRORS,
+        },
+        examples=[OpenApiExample("Top candidate", value=schema.RANKED_EXAMPLE, response_only=True)],
+    )
+)
+class PredictionListView(ListAPIView):
+    serializer_class = RankedPredictionSerializer
+    pagination_class = PredictionPagination
+
+    def get_queryset(self) -> QuerySet[Prediction]:
+        query = PredictionListQuerySerializer(data=self.request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        version_id = params.get("model_version")
+        date = params.get("date") or selectors.predictions_latest_date(model_version_id=version_id)
+        if date is None:
+            return Prediction.objects.none()
+        version_id = version_id or selectors.predictions_default_version(date=date)
+        if version_id is None:
+            return Prediction.objects.none()
+        return selectors.predictions_ranked(
+            date=date,
+            model_version_id=version_id,
+            min_probability=params.get("min_probability"),
+            series=params.get("series"),
+            will_hit=params.get("will_hit"),
+            ordering=params["ordering"],
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        operation_id="models_list",
+        tags=["models"],
+        summary="Model versions, newest first",
+        responses={200: ModelVersionSerializer(many=True), 404: schema.NOT_FOUND, **AUTH_ERRORS},
+        examples=[OpenApiExample("Production version", value=schema.MODEL_VERSION_EXAMPLE, response_only=True)],
+    ),
+    retrieve=extend_schema(
+        operation_id="models_retrieve",
+        tags=["models"],
+        summary="One model version",
+        responses={200: ModelVersionSerializer, 404: schema.NOT_FOUND, **AUTH_ERRORS},
+        examples=[OpenApiExample("Production version", value=schema.MODEL_VERSION_EXAMPLE, response_only=True)],
+    ),
+)
+class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet[ModelVersion]):
+    serializer_class = ModelVersionSerializer
+    lookup_value_regex = r"[0-9]{1,18}"  # larger ids cannot exist and would overflow bigint
+
+    def get_queryset(self) -> QuerySet[ModelVersion]:
+        return selectors.model_versions()
+
+
+class HealthView(APIView):
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    throttle_classes: list[type] = []
+
+    @extend_schema(
+        operation_id="health",
+        tags=["health"],
+        summary="Liveness",
+        auth=[],
+        responses={200: OpenApiResponse(HealthSerializer, examples=[OpenApiExample("Alive", value={"status": "ok"})])},
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"status": "ok"})
+
+
+class ReadyView(APIView):
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    throttle_classes: list[type] = []
+
+    @extend_schema(
+        operation_id="health_ready",
+        tags=["health"],
+        summary="Readiness: database, cache and production model",
+        auth=[],
+        responses={
+            200: OpenApiResponse(
+                ReadySerializer,
+                examples=[
+                    OpenApiExample(
+                        "Ready",
+                        value={
+                            "status": "ready",
+                            "checks": {
+                                "database": {"ok": True, "detail": "postgresql"},
+                                "cache": {"ok": True, "detail": "RedisCache"},
+                                "model": {"ok": True, "detail": "upper-circuit v3 loaded in 0.041s"},
+                            },
+                            "cache": {
+                                "local": {
+                                    "features": {"hits": 10, "misses": 2},
+                                    "prediction": {"hits": 40, "misses": 12},
+                                },
+                                "redis": {"features": {"hits": 1, "misses": 1}, "prediction": {"hits": 8, "misses": 4}},
+                            },
+                        },
+                    )
+                ],
+            ),
+            503: schema.NOT_READY,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        checks = {name: {"ok": c.ok, "detail": c.detail} for name, c in readiness().items()}
+        failing = [name for name, c in checks.items() if not c["ok"]]
+        if failing:
+            body = error_body(
+                "not_ready", f"Not ready: {', '.join(failing)}.", {"checks": checks, "cache": cache_stats()}
+            )
+            return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        return Response({"status": "ready", "checks": checks, "cache": cache_stats()})

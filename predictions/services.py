@@ -1,0 +1,332 @@
+"""Batch scoring of the whole universe as of one date: ``score_universe`` and its chunk and finalize steps.
+
+The run, stage by stage (each stage's seconds land in ``BatchRun.timings``):
+
+1. ``universe``: active instruments with a bar on the date, minus those this model version has
+   already scored for it (a rerun after a crash resumes; nothing is scored twice).
+2. ``read_bars``: ONE ``bars_panel`` read of the last ``LOOKBACK + 1`` trading dates, all stocks.
+3. ``features``: ``features_on`` once over the whole panel. It must be the whole universe, because
+   ``rs_rank63`` ranks each stock's return across all of them.
+4. ``snapshots``: the feature rows go into ``FeatureSnapshot`` (bulk upsert). This is how the rows
+   reach the chunks: Celery messages carry instrument ids and the run id, never arrays.
+5. ``score`` + ``write`` (per chunk, summed): a Celery chord fans the chunks out; each chunk task
+   reads its snapshots, scores them with the native booster of the run's model version (fixed when
+   the run starts, so a promotion mid-run cannot mix versions) and upserts its ``Prediction`` rows.
+   Chunk tasks are idempotent and retried with backoff; with no broker the chord runs in-process.
+6. ``rank``, ``export``, ``warm``: the finalize task ranks the day in one SQL statement, writes
+   ``VCP_EXPORT_DIR/predictions_YYYY-MM-DD.csv``, warms the shared prediction cache, closes the run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from celery import chord, current_app, group
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from features import spec
+from features.vcp import features_on
+from marketdata.models import Instrument
+from marketdata.selectors import bars_panel, latest_bar_date
+from modelregistry.loader import loader
+from modelregistry.models import ModelVersion
+from monitoring.metrics import observe_batch_run
+from predictions import selectors
+from predictions.cache import prediction_key, predictions_cache
+from predictions.choices import BatchStatus, SnapshotSource
+from predictions.exceptions import ModelUnavailableError, NoDataForDateError
+from predictions.export import predictions_csv_write
+from predictions.models import BatchRun, FeatureSnapshot, Prediction
+from vcp_platform.tracing import get_trace_id, new_trace_id
+
+logger = logging.getLogger("vcp.batch")
+
+WRITE_BATCH = 2000
+# The chunk task's retry policy (predictions.tasks.score_chunk), applied in-process by inline runs.
+CHUNK_MAX_RETRIES = 3
+INLINE_RETRY_DELAY = 0.5
+_METRIC_STATUS = {BatchStatus.SUCCEEDED: "success", BatchStatus.SKIPPED: "skipped", BatchStatus.FAILED: "failure"}
+
+
+def _finish(run: BatchRun, *, status: str, error: str = "") -> BatchRun:
+    run.status = status
+    run.error = error[:10_000]
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "error", "finished_at", "timings", "scored", "chunks_done", "export_path"])
+    observe_batch_run(
+        status=_METRIC_STATUS[BatchStatus(status)],
+        seconds=run.seconds or 0.0,
+        rows=run.scored,
+        finished_at=run.finished_at.timestamp(),
+    )
+    return run
+
+
+def batch_run_skip(*, date: dt.date, reason: str) -> BatchRun:
+    """Record a day that has nothing to score (an exchange holiday): a heartbeat, not a failure."""
+    run = BatchRun.objects.create(
+        date=date, status=BatchStatus.SKIPPED, note=reason, trace_id=get_trace_id() or new_trace_id()
+    )
+    return _finish(run, status=BatchStatus.SKIPPED)
+
+
+def batch_run_fail(*, batch_run_id: int, error: str) -> BatchRun:
+    """Close a run as failed (idempotent: a finished run is left as it is)."""
+    run = BatchRun.objects.get(pk=batch_run_id)
+    if run.status != BatchStatus.RUNNING:
+        return run
+    logger.error("batch run failed", extra={"batch_run": run.pk, "date": str(run.date), "error": error})
+    return _finish(run, status=BatchStatus.FAILED, error=error)
+
+
+def _json_row(row: np.ndarray) -> list[float | None]:
+    return [None if v != v else v for v in row.tolist()]  # NaN -> null: JSON has no NaN
+
+
+def feature_snapshots_upsert(
+    *, date: dt.date, instrument_ids: Sequence[int], rows: np.ndarray, source: str = SnapshotSource.BATCH
+) -> int:
+    """Store (N, 25) feature rows for N instruments on ``date``; existing snapshots are replaced."""
+    snapshots = [
+        FeatureSnapshot(
+            instrument_id=int(i),
+            date=date,
+            feature_set_hash=spec.FEATURE_SET_HASH,
+            values=_json_row(row),
+            source=source,
+        )
+        for i, row in zip(instrument_ids, rows, strict=True)
+    ]
+    FeatureSnapshot.objects.bulk_create(
+        snapshots,
+        batch_size=WRITE_BATCH,
+        update_conflicts=True,
+        unique_fields=["instrument", "date", "feature_set_hash"],
+        update_fields=["values", "source"],
+    )
+    return len(snapshots)
+
+
+def _universe_features(*, date: dt.date, instrument_ids: Sequence[int], timings: dict[str, float]) -> np.ndarray:
+    """(len(instrument_ids), 25) float32 rows, computed over the whole active universe."""
+    started = time.perf_counter()
+    dates = selectors.market_dates(end=date, count=spec.LOOKBACK + 1)
+    panel = bars_panel(start=dates[0], end=date)
+    timings["read_bars"] = time.perf_counter() - started
+    started = time.perf_counter()
+    rows = features_on(panel, np.datetime64(date, "D"))
+    column = {int(pk): n for n, pk in enumerate(panel.instrument_ids)}
+    timings["features"] = time.perf_counter() - started
+    return rows[[column[int(i)] for i in instrument_ids]]
+
+
+def score_universe(*, date: dt.date | None = None, chunk_size: int | None = None, inline: bool = False) -> BatchRun:
+    """Score every active instrument with a bar on ``date`` (default: the latest stored date).
+
+    ``inline`` scores the chunks in this process, one after another, with the chunk task's retry
+    policy (the command and the benchmark; also what happens with no broker, when Celery is eager).
+    Otherwise the chord goes to the Celery workers and the returned run is still RUNNING: the
+    finalize task closes it.
+    """
+    from predictions.tasks import batch_failed, finalize_batch, score_chunk
+
+    total_started = time.perf_counter()
+    day = date or latest_bar_date()
+    version_id = selectors.production_version_id()
+    run = BatchRun.objects.create(
+        date=day or timezone.localdate(),
+        model_version_id=version_id,
+        trace_id=get_trace_id() or new_trace_id(),
+    )
+    timings: dict[str, float] = {}
+    try:
+        if version_id is None:
+            raise ModelUnavailableError("No production model is available; promote a model version first.")
+        if day is None:
+            raise NoDataForDateError("No bars are stored; ingest bhavcopy files or generate a market first.")
+        started = time.perf_counter()
+        universe = selectors.instruments_with_bar_on(date=day)
+        if not universe:
+            latest = latest_bar_date()
+            raise NoDataForDateError(f"No active instrument has a bar on {day}; the latest stored date is {latest}.")
+        done = selectors.instruments_scored(date=day, model_version_id=version_id)
+        remaining = [i for i in universe if i not in done]
+        timings["universe"] = time.perf_counter() - started
+        if remaining:
+            rows = _universe_features(date=day, instrument_ids=remaining, timings=timings)
+            started = time.perf_counter()
+            feature_snapshots_upsert(date=day, instrument_ids=remaining, rows=rows)
+            timings["snapshots"] = time.perf_counter() - started
+        size = chunk_size or settings.VCP_SCORE_CHUNK_SIZE
+        chunks = [remaining[k : k + size] for k in range(0, len(remaining), size)]
+        timings["prepare"] = time.perf_counter() - total_started
+        run.instruments = len(universe)
+        run.resumed = len(universe) - len(remaining)
+        run.chunks_total = len(chunks)
+        run.timings = timings
+        if run.resumed:
+            run.note = f"resumed: {run.resumed} instruments were already scored by this model version"
+        run.save(update_fields=["instruments", "resumed", "chunks_total", "timings", "note"])
+    except Exception as exc:
+        batch_run_fail(batch_run_id=run.pk, error=f"{type(exc).__name__}: {exc}")
+        raise
+
+    try:
+        if chunks and not (inline or current_app.conf.task_always_eager):
+            header = group(score_chunk.si(run.pk, chunk) for chunk in chunks)
+            chord(header, finalize_batch.s(run.pk).on_error(batch_failed.s(run.pk))).apply_async()
+        else:
+            results = [_score_chunk_with_retries(batch_run_id=run.pk, instrument_ids=chunk) for chunk in chunks]
+            batch_run_finalize(batch_run_id=run.pk, chunk_results=results)
+    except Exception as exc:
+        batch_run_fail(batch_run_id=run.pk, error=f"{type(exc).__name__}: {exc}")
+        raise
+    run.refresh_from_db()
+    return run
+
+
+def _score_chunk_with_retries(*, batch_run_id: int, instrument_ids: Sequence[int]) -> dict[str, Any]:
+    for attempt in range(CHUNK_MAX_RETRIES + 1):
+        try:
+            return score_chunk(batch_run_id=batch_run_id, instrument_ids=instrument_ids)
+        except Exception:
+            if attempt == CHUNK_MAX_RETRIES:
+                raise
+            logger.warning("chunk failed; retrying", exc_info=True, extra={"batch_run": batch_run_id})
+            time.sleep(INLINE_RETRY_DELAY * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def score_chunk(*, batch_run_id: int, instrument_ids: Sequence[int]) -> dict[str, Any]:
+    """Score one chunk of a run from its feature snapshots and upsert the predictions.
+
+    Idempotent: instruments this run's model version already scored for the date are skipped, and
+    the counters move only when this call wrote rows, so a retry or a redelivery changes nothing twice.
+    """
+    run = BatchRun.objects.only("date", "model_version_id").get(pk=batch_run_id)
+    assert run.model_version_id is not None
+    started = time.perf_counter()
+    done = selectors.instruments_scored(date=run.date, model_version_id=run.model_version_id)
+    todo = [int(i) for i in instrument_ids if int(i) not in done]
+    if not todo:
+        return {"scored": 0, "score": 0.0, "write": 0.0}
+    stored = dict(
+        FeatureSnapshot.objects.filter(
+            date=run.date, feature_set_hash=spec.FEATURE_SET_HASH, instrument_id__in=todo
+        ).values_list("instrument_id", "values")
+    )
+    missing = [i for i in todo if i not in stored]
+    if missing:
+        raise LookupError(f"batch run {batch_run_id}: no feature snapshot for instruments {missing[:10]}")
+    matrix = np.array([[np.nan if v is None else v for v in stored[i]] for i in todo], dtype=np.float32)
+    scorer = loader.get(run.model_version_id).native()
+    scores = scorer.score(matrix)
+    score_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    series = dict(Instrument.objects.filter(pk__in=todo).values_list("pk", "series"))
+    predictions = [
+        Prediction(
+            instrument_id=i,
+            date=run.date,
+            model_version_id=run.model_version_id,
+            probability=float(p),
+            will_hit=bool(hit),
+            threshold=scorer.threshold,
+            rank=0,  # set for the whole day by the finalize step
+            series=series.get(i, ""),
+            batch_run_id=batch_run_id,
+        )
+        for i, p, hit in zip(todo, scores.probability, scores.decision, strict=True)
+    ]
+    with transaction.atomic():
+        Prediction.objects.bulk_create(
+            predictions,
+            batch_size=WRITE_BATCH,
+            update_conflicts=True,
+            unique_fields=["instrument", "date", "model_version"],
+            update_fields=["probability", "will_hit", "threshold", "series", "batch_run"],
+        )
+        BatchRun.objects.filter(pk=batch_run_id).update(
+            scored=F("scored") + len(predictions), chunks_done=F("chunks_done") + 1
+        )
+    return {"scored": len(predictions), "score": score_seconds, "write": time.perf_counter() - started}
+
+
+def predictions_rank(*, date: dt.date, model_version_id: int) -> int:
+    """Rank one day's predictions of one version by probability (1 = most likely) in one statement."""
+    table = connection.ops.quote_name(Prediction._meta.db_table)
+    rank = connection.ops.quote_name("rank")
+    sql = (
+        f"UPDATE {table} AS p SET {rank} = r.rn FROM ("
+        f" SELECT id, ROW_NUMBER() OVER (ORDER BY probability DESC, instrument_id) AS rn"
+        f" FROM {table} WHERE date = %s AND model_version_id = %s"
+        ") AS r WHERE p.id = r.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [date, model_version_id])
+        return int(cursor.rowcount)
+
+
+def _warm(*, date: dt.date, version: ModelVersion) -> int:
+    """Put the day's predictions into the shared cache (native scores: ONNX parity is gated at export)."""
+    rows = Prediction.objects.filter(date=date, model_version=version).values_list(
+        "instrument_id", "probability", "will_hit", "threshold"
+    )
+    values = {
+        prediction_key(
+            version_id=version.pk, feature_set_hash=spec.FEATURE_SET_HASH, instrument_id=i, date=date, explain=False
+        ): (p, hit, t, None)
+        for i, p, hit, t in rows
+    }
+    predictions_cache.set_many(values, local=False)
+    return len(values)
+
+
+def batch_run_finalize(*, batch_run_id: int, chunk_results: Sequence[dict[str, Any]]) -> BatchRun:
+    """Rank the day, write the CSV export, warm the cache and close the run as succeeded."""
+    run = BatchRun.objects.select_related("model_version").get(pk=batch_run_id)
+    version = run.model_version
+    assert version is not None
+    timings = dict(run.timings)
+    timings["score"] = sum(float(r.get("score", 0.0)) for r in chunk_results)
+    timings["write"] = sum(float(r.get("write", 0.0)) for r in chunk_results)
+
+    started = time.perf_counter()
+    predictions_rank(date=run.date, model_version_id=version.pk)
+    timings["rank"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    path, _ = predictions_csv_write(
+        directory=settings.VCP_EXPORT_DIR,
+        date=run.date,
+        rows=selectors.predictions_export_rows(date=run.date, model_version_id=version.pk),
+        model_name=version.name,
+        model_version=version.version,
+    )
+    timings["export"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    _warm(date=run.date, version=version)
+    timings["warm"] = time.perf_counter() - started
+
+    fresh = BatchRun.objects.only("scored", "chunks_done").get(pk=run.pk)
+    run.scored, run.chunks_done = fresh.scored, fresh.chunks_done
+    run.export_path = str(path)
+    run.timings = timings
+    run = _finish(run, status=BatchStatus.SUCCEEDED)
+    run.timings["total"] = run.seconds or 0.0
+    run.save(update_fields=["timings"])
+    logger.info(
+        "batch run succeeded",
+        extra={"batch_run": run.pk, "date": str(run.date), "scored": run.scored, "resumed": run.resumed},
+    )
+    return run

@@ -1,0 +1,414 @@
+"""Online predictions: /predict and /batch_predict, for one instrument or up to a thousand at once.
+
+The path per item, cheapest first:
+1. the prediction cache (in-process, then Redis), keyed by model version + feature-set hash;
+2. the feature vector: feature cache, then the stored ``FeatureSnapshot`` (written nightly by the
+   batch), then, for a date the batch has not scored, computed from the stored bars and saved as an
+   on-demand snapshot;
+3. the production model's ONNX session scores every missing row in one call; ``explain`` adds the
+   top-5 contributions from the native booster (log-odds, XGBoost ``pred_contribs``).
+
+An on-demand vector has ``rs_rank63`` missing (NaN): that feature ranks a stock's 63-day return
+across the whole universe, which one stock's bars cannot give. The model routes NaN down the
+default branch it learned; the next batch run overwrites the snapshot with the ranked value.
+
+Every served prediction leaves one JSON record on the "vcp.audit" logger (no database write).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from django.db import DatabaseError
+
+from features import spec
+from features.panel import Panel
+from features.vcp import features_on
+from marketdata.selectors import bars_frame
+from modelregistry import artifacts
+from modelregistry.loader import LoadedModel, NoProductionModel, loader
+from modelregistry.runtime import Contribution
+from predictions import selectors
+from predictions.cache import features_cache, features_key, prediction_key, predictions_cache
+from predictions.choices import SnapshotSource
+from predictions.exceptions import (
+    InvalidFeaturesError,
+    ModelUnavailableError,
+    NoDataForDateError,
+    PredictionError,
+    UnknownSymbolError,
+)
+from predictions.models import FeatureSnapshot
+from predictions.selectors import InstrumentRef
+
+audit_logger = logging.getLogger("vcp.audit")
+
+RS_RANK = spec.FEATURE_INDEX["rs_rank63"]
+EXPLAIN_TOP = 5
+
+
+@dataclass(frozen=True)
+class PredictItem:
+    symbol: str
+    exchange: str | None = None
+    date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class ServedPrediction:
+    symbol: str
+    exchange: str
+    series: str
+    date: dt.date | None  # None for a what-if vector scored without a date
+    probability: float
+    will_hit: bool
+    threshold: float
+    model_name: str
+    model_version: int
+    model_version_id: int
+    explanation: tuple[Contribution, ...] | None
+    source: str  # "cache", "snapshot", "computed" or "what_if"
+
+
+def production_model() -> LoadedModel:
+    """The production model, or ``ModelUnavailableError`` saying why none can serve."""
+    try:
+        model = loader.production()
+    except NoProductionModel as exc:
+        raise ModelUnavailableError("No production model is available; promote a model version first.") from exc
+    except (FileNotFoundError, artifacts.ArtifactIntegrityError) as exc:
+        raise ModelUnavailableError(
+            "The production model's artifacts are missing or failed their checksums; roll back or re-register it.",
+            details={"reason": str(exc)},
+        ) from exc
+    if model.feature_names != spec.FEATURE_NAMES:
+        raise ModelUnavailableError(
+            f"{model.name} v{model.version} was trained on a different feature list than this build computes.",
+            details={"model_features": list(model.feature_names)},
+        )
+    return model
+
+
+def features_vector(values: Mapping[str, float]) -> npt.NDArray[np.float32]:
+    """A what-if vector in ``features.spec`` order; every name required, every value a finite number."""
+    errors: dict[str, str] = {}
+    for name in spec.FEATURE_NAMES:
+        value = values.get(name)
+        if value is None:
+            errors[name] = "This feature is required."
+        elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            errors[name] = "Must be a finite number (NaN and Infinity are not allowed)."
+    for name in values:
+        if name not in spec.FEATURE_INDEX:
+            errors[name] = "Unknown feature name."
+    if errors:
+        raise InvalidFeaturesError("The feature vector is invalid; see details.", details={"fields": errors})
+    return np.array([float(values[n]) for n in spec.FEATURE_NAMES], dtype=np.float32)
+
+
+def _from_json(values: Sequence[float | None]) -> npt.NDArray[np.float32]:
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float32)
+
+
+def _panel_on_dates(panel: Panel, dates: Sequence[dt.date]) -> Panel:
+    """``panel`` re-indexed onto the market's trading dates: days without a bar become NaN rows,
+    exactly as they are in the whole-universe panel the batch computes on."""
+    target = np.array(dates, dtype="datetime64[D]")
+    rows = np.searchsorted(target, panel.dates)
+    arrays: dict[str, npt.NDArray[np.float64]] = {}
+    for name in Panel.fields:
+        full = np.full((len(target), panel.shape[1]), np.nan)
+        full[rows] = getattr(panel, name)
+        arrays[name] = full
+    return Panel(
+        dates=target,
+        symbols=panel.symbols,
+        series=panel.series,
+        instrument_ids=panel.instrument_ids,
+        known_band=panel.known_band,
+        **arrays,
+    )
+
+
+def features_compute(*, instrument: InstrumentRef, date: dt.date) -> npt.NDArray[np.float32]:
+    """(25,) features of one instrument on ``date`` from its stored bars; ``rs_rank63`` is NaN.
+
+    Raises ``NoDataForDateError`` (with the instrument's latest bar date) when it has no bar on ``date``.
+    """
+    dates = selectors.market_dates(end=date, count=spec.LOOKBACK + 1)
+    frame = (
+        bars_frame(instrument_ids=[instrument.id], start=dates[0], end=date, active_only=False)
+        if dates and dates[-1] == date
+        else None
+    )
+    if frame is None or frame.empty or frame["date"].iloc[-1].date() != date:
+        latest = selectors.latest_bar_dates(instrument_ids=[instrument.id]).get(instrument.id)
+        raise NoDataForDateError(
+            f"{instrument.symbol} has no bar on {date.isoformat()}.",
+            details={"latest_available_date": latest.isoformat() if latest else None},
+        )
+    panel = Panel.from_long(frame, key="instrument_id", instrument_ids=frame["instrument_id"])
+    row = features_on(_panel_on_dates(panel, dates), np.datetime64(date, "D"))[0].copy()
+    row[RS_RANK] = np.nan
+    return row
+
+
+def _snapshot_values(row: npt.NDArray[np.float32]) -> list[float | None]:
+    return [None if math.isnan(v) else float(v) for v in row.tolist()]
+
+
+def _store_on_demand(rows: Mapping[tuple[int, dt.date], npt.NDArray[np.float32]]) -> None:
+    snapshots = [
+        FeatureSnapshot(
+            instrument_id=i,
+            date=d,
+            feature_set_hash=spec.FEATURE_SET_HASH,
+            values=_snapshot_values(row),
+            source=SnapshotSource.ON_DEMAND,
+        )
+        for (i, d), row in rows.items()
+    ]
+    try:
+        # A batch snapshot written meanwhile wins: it has the ranked rs_rank63.
+        FeatureSnapshot.objects.bulk_create(snapshots, ignore_conflicts=True)
+    except DatabaseError:  # a read-only replica or a busy database must not fail the prediction
+        logging.getLogger("vcp.api").warning("could not store on-demand feature snapshots", exc_info=True)
+
+
+@dataclass
+class _Pending:
+    index: int
+    instrument: InstrumentRef
+    date: dt.date
+    key: str
+    row: npt.NDArray[np.float32] | None = None
+    source: str = "snapshot"
+
+
+def _features_for(pending: list[_Pending], errors: dict[int, PredictionError]) -> None:
+    """Fill ``row`` of each pending item from the caches, the snapshots or the bars."""
+    fkeys = {
+        p.index: features_key(feature_set_hash=spec.FEATURE_SET_HASH, instrument_id=p.instrument.id, date=p.date)
+        for p in pending
+    }
+    cached = features_cache.get_many(fkeys.values())
+    for p in pending:
+        blob = cached.get(fkeys[p.index])
+        if blob is not None:
+            p.row = np.frombuffer(blob, dtype=np.float32)
+    need = [p for p in pending if p.row is None]
+    stored = selectors.feature_snapshots_get(
+        pairs=[(p.instrument.id, p.date) for p in need], feature_set_hash=spec.FEATURE_SET_HASH
+    )
+    computed: dict[tuple[int, dt.date], npt.NDArray[np.float32]] = {}
+    fresh: dict[str, bytes] = {}
+    for p in need:
+        values = stored.get((p.instrument.id, p.date))
+        if values is not None:
+            p.row = _from_json(values)
+        else:
+            try:
+                p.row = features_compute(instrument=p.instrument, date=p.date)
+            except PredictionError as exc:
+                errors[p.index] = exc
+                continue
+            p.source = "computed"
+            computed[(p.instrument.id, p.date)] = p.row
+        fresh[fkeys[p.index]] = p.row.tobytes()
+    features_cache.set_many(fresh)
+    if computed:
+        _store_on_demand(computed)
+
+
+def _audit(served: ServedPrediction, *, actor: str, endpoint: str, what_if: Mapping[str, float] | None) -> None:
+    audit_logger.info(
+        "prediction served",
+        extra={
+            "event": "prediction",
+            "endpoint": endpoint,
+            "actor": actor,
+            "symbol": served.symbol,
+            "exchange": served.exchange,
+            "date": served.date.isoformat() if served.date else None,
+            "what_if_features": dict(what_if) if what_if is not None else None,
+            "explain": served.explanation is not None,
+            "model": served.model_name,
+            "model_version": served.model_version,
+            "model_version_id": served.model_version_id,
+            "probability": served.probability,
+            "will_hit_upper_circuit": served.will_hit,
+            "threshold": served.threshold,
+            "source": served.source,
+        },
+    )
+
+
+def _served(
+    model: LoadedModel,
+    instrument: InstrumentRef,
+    date: dt.date | None,
+    cached: tuple[float, bool, float, tuple[Contribution, ...] | None],
+    source: str,
+) -> ServedPrediction:
+    probability, will_hit, threshold, explanation = cached
+    return ServedPrediction(
+        symbol=instrument.symbol,
+        exchange=instrument.exchange,
+        series=instrument.series,
+        date=date,
+        probability=probability,
+        will_hit=will_hit,
+        threshold=threshold,
+        model_name=model.name,
+        model_version=model.version,
+        model_version_id=model.version_id,
+        explanation=explanation,
+        source=source,
+    )
+
+
+def _explain(model: LoadedModel, row: npt.NDArray[np.float32]) -> tuple[Contribution, ...]:
+    return tuple(model.native().explain(row, top=EXPLAIN_TOP))
+
+
+def predict_many(
+    *, items: Sequence[PredictItem], explain: bool = False, actor: str = "", endpoint: str = "batch_predict"
+) -> list[ServedPrediction | PredictionError]:
+    """One result per item, in order: a served prediction or the error that stopped that item.
+
+    Raises ``ModelUnavailableError`` for the whole call when no production model can serve.
+    """
+    model = production_model()
+    results: list[ServedPrediction | PredictionError | None] = [None] * len(items)
+    errors: dict[int, PredictionError] = {}
+    refs = selectors.instruments_resolve(requests=[(it.symbol, it.exchange) for it in items])
+    for i, (item, ref) in enumerate(zip(items, refs, strict=True)):
+        if ref is None:
+            where = f" on {item.exchange}" if item.exchange else ""
+            errors[i] = UnknownSymbolError(f"Unknown symbol {item.symbol.strip().upper()!r}{where}.")
+    undated = {ref.id for item, ref in zip(items, refs, strict=True) if ref is not None and item.date is None}
+    latest = selectors.latest_bar_dates(instrument_ids=undated) if undated else {}
+
+    pending: list[_Pending] = []
+    for i, (item, ref) in enumerate(zip(items, refs, strict=True)):
+        if ref is None:
+            continue
+        date = item.date or latest.get(ref.id)
+        if date is None:
+            errors[i] = NoDataForDateError(f"{ref.symbol} has no bars yet.", details={"latest_available_date": None})
+            continue
+        key = prediction_key(
+            version_id=model.version_id,
+            feature_set_hash=spec.FEATURE_SET_HASH,
+            instrument_id=ref.id,
+            date=date,
+            explain=explain,
+        )
+        pending.append(_Pending(index=i, instrument=ref, date=date, key=key))
+
+    hits = predictions_cache.get_many(p.key for p in pending)
+    misses = []
+    for p in pending:
+        if p.key in hits:
+            results[p.index] = _served(model, p.instrument, p.date, hits[p.key], "cache")
+        else:
+            misses.append(p)
+
+    _features_for(misses, errors)
+    ready = [p for p in misses if p.row is not None and p.index not in errors]
+    if ready:
+        scores = model.onnx.score(np.stack([p.row for p in ready if p.row is not None]))
+        fresh: dict[str, tuple[float, bool, float, tuple[Contribution, ...] | None]] = {}
+        for p, probability, decision in zip(ready, scores.probability, scores.decision, strict=True):
+            assert p.row is not None
+            value = (
+                float(probability),
+                bool(decision),
+                model.threshold,
+                _explain(model, p.row) if explain else None,
+            )
+            fresh[p.key] = value
+            results[p.index] = _served(model, p.instrument, p.date, value, p.source)
+        predictions_cache.set_many(fresh)
+
+    out: list[ServedPrediction | PredictionError] = []
+    for i, result in enumerate(results):
+        if result is None:
+            out.append(errors[i])
+            continue
+        _audit(result, actor=actor, endpoint=endpoint, what_if=None)
+        out.append(result)
+    return out
+
+
+def predict_one(
+    *,
+    symbol: str,
+    exchange: str | None = None,
+    date: dt.date | None = None,
+    explain: bool = False,
+    features: Mapping[str, float] | None = None,
+    actor: str = "",
+) -> ServedPrediction:
+    """One prediction; raises the item's ``PredictionError`` instead of returning it.
+
+    With ``features`` the vector is scored as given (a what-if): nothing is read from the bars or
+    cached, and ``date`` is only echoed back.
+    """
+    if features is None:
+        (result,) = predict_many(
+            items=[PredictItem(symbol=symbol, exchange=exchange, date=date)],
+            explain=explain,
+            actor=actor,
+            endpoint="predict",
+        )
+        if isinstance(result, PredictionError):
+            raise result
+        return result
+    row = features_vector(features)
+    model = production_model()
+    (ref,) = selectors.instruments_resolve(requests=[(symbol, exchange)])
+    if ref is None:
+        where = f" on {exchange}" if exchange else ""
+        raise UnknownSymbolError(f"Unknown symbol {symbol.strip().upper()!r}{where}.")
+    scores = model.onnx.score(row)
+    served = _served(
+        model,
+        ref,
+        date,
+        (
+            float(scores.probability[0]),
+            bool(scores.decision[0]),
+            model.threshold,
+            _explain(model, row) if explain else None,
+        ),
+        "what_if",
+    )
+    _audit(served, actor=actor, endpoint="predict", what_if=features)
+    return served
+
+
+def served_as_dict(served: ServedPrediction) -> dict[str, Any]:
+    """The API's response body for one prediction (plain types, ready for the JSON renderer)."""
+    body: dict[str, Any] = {
+        "symbol": served.symbol,
+        "exchange": served.exchange,
+        "date": served.date.isoformat() if served.date else None,
+        "probability": served.probability,
+        "will_hit_upper_circuit": served.will_hit,
+        "threshold": served.threshold,
+        "model": {"name": served.model_name, "version": served.model_version},
+        "source": served.source,
+    }
+    if served.explanation is not None:
+        body["explanation"] = [
+            {"feature": c.feature, "value": c.value, "contribution": c.contribution} for c in served.explanation
+        ]
+    return body

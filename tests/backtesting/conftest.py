@@ -1,0 +1,56 @@
+"""Fixtures of the backtesting tests: a small synthetic market in the database, eager Celery, a data dir."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import LazySettings
+
+from marketdata.choices import Exchange
+from marketdata.services import bars_upsert
+from marketdata.synthetic import SyntheticMarket, end_for_start, generate_market
+from modelregistry.datasets import PanelDataset, panel_dataset
+
+MARKET_START = dt.date(2021, 1, 4)
+MARKET_DAYS = 330
+
+
+@pytest.fixture
+def eager_celery() -> Iterator[None]:
+    """Tasks run in-process, whatever the broker settings (``make test`` points Celery at Redis)."""
+    from vcp_platform.celery import app
+
+    saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
+@pytest.fixture(autouse=True)
+def data_dir(settings: LazySettings, tmp_path: Path) -> Path:
+    """Feature caches and fold predictions go into the test's own directory."""
+    settings.VCP_DATA_DIR = tmp_path / "data"  # type: ignore[attr-defined]
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def market(db: None) -> SyntheticMarket:
+    """120 synthetic NSE stocks over 330 sessions from 4 Jan 2021, stored as bars."""
+    synthetic = generate_market(
+        stocks=120, days=MARKET_DAYS, seed=11, end=end_for_start(start=MARKET_START, days=MARKET_DAYS)
+    )
+    bars_upsert(frame=synthetic.bars, exchange=Exchange.NSE)
+    return synthetic
+
+
+@pytest.fixture(scope="session")
+def synthetic_data() -> PanelDataset:
+    """Features, labels and rows of the same synthetic market, computed once (no database)."""
+    synthetic = generate_market(
+        stocks=120, days=MARKET_DAYS, seed=11, end=end_for_start(start=MARKET_START, days=MARKET_DAYS)
+    )
+    return panel_dataset(synthetic.panel())

@@ -1,0 +1,149 @@
+"""Fixtures for the monitoring tests: a seeded market with known labels, registered versions, eager Celery."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from features.spec import FEATURE_NAMES
+from marketdata.ingest.sessions import _calendar
+from marketdata.models import DailyBar, Instrument
+from modelregistry import services as registry
+from modelregistry.models import ModelVersion
+from monitoring.drift import reference_from_training
+from predictions.models import Prediction
+from tests.factories import register_version
+
+# A frozen reference over 25 independent N(0, 1) features, as a trained version would carry.
+REFERENCE = reference_from_training(np.random.default_rng(0).normal(size=(20_000, len(FEATURE_NAMES))), FEATURE_NAMES)
+
+
+def current_features(rows: int, shift: float) -> np.ndarray:
+    """(rows, 25) evenly spaced N(0, 1) quantiles per feature (no sampling noise); feature 0 shifted."""
+    q = stats.norm.ppf((np.arange(rows) + 0.5) / rows)
+    values = np.column_stack([np.roll(q, 7 * j) for j in range(len(FEATURE_NAMES))])
+    values[:, 0] += shift
+    return values
+
+
+@dataclass(frozen=True)
+class SeededWindow:
+    """Bars and predictions with a known confusion matrix over the labelled prediction dates."""
+
+    sessions: list[dt.date]  # every bar date; predictions on all of them, the last one still unlabelled
+    instruments: list[Instrument]
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def f1(self) -> float:
+        return 2 * self.tp / (2 * self.tp + self.fp + self.fn)
+
+
+def xbom_sessions(start: str, count: int) -> list[dt.date]:
+    sessions = _calendar().sessions
+    return [d.date() for d in sessions[sessions >= start][:count]]
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    # admin_user and friends hash a password; PBKDF2 would take half a second per user.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def seed_window() -> Callable[..., SeededWindow]:
+    """Build ``stocks`` instruments with bars on ``days + 1`` XBOM sessions and one prediction per
+    stock and session from ``version``. A realised positive for prediction (t, s) is an upper circuit
+    (close = high = +10%) on session t + 1; everything else closes flat below its high. ``tp``, ``fp``
+    and ``fn`` fix the confusion matrix over the ``days`` labelled dates; the last session's
+    predictions have no label yet."""
+
+    def build(
+        version: ModelVersion,
+        *,
+        tp: int,
+        fp: int,
+        fn: int,
+        days: int = 20,
+        stocks: int = 50,
+        start: str = "2024-01-01",
+        seed: int = 0,
+    ) -> SeededWindow:
+        sessions = xbom_sessions(start, days + 1)
+        instruments = [
+            Instrument.objects.get_or_create(exchange="NSE", symbol=f"UC{i:03d}", defaults={"series": "EQ"})[0]
+            for i in range(stocks)
+        ]
+        cells = np.random.default_rng(seed).permutation(days * stocks)
+        positive_cells = set(cells[: tp + fn].tolist())
+        predicted_cells = set(cells[:tp].tolist()) | set(cells[tp + fn : tp + fn + fp].tolist())
+        # Positive for prediction (t, s) <=> upper circuit on bar t + 1.
+        circuit_bars = {(cell // stocks + 1, cell % stocks) for cell in positive_cells}
+        bars = []
+        for t, day in enumerate(sessions):
+            for s, instrument in enumerate(instruments):
+                hit = (t, s) in circuit_bars
+                bars.append(
+                    DailyBar(
+                        instrument=instrument,
+                        date=day,
+                        series="EQ",
+                        open=100.0,
+                        high=110.0 if hit else 101.0,
+                        low=99.0,
+                        close=110.0 if hit else 100.0,
+                        prev_close=100.0,
+                        volume=10_000,
+                    )
+                )
+        DailyBar.objects.bulk_create(bars, ignore_conflicts=True)
+        predictions = []
+        for t, day in enumerate(sessions):
+            for s, instrument in enumerate(instruments):
+                # On the unlabelled last session the first three stocks are called positive.
+                will_hit = (t * stocks + s) in predicted_cells if t < days else s < 3
+                predictions.append(
+                    Prediction(
+                        instrument=instrument,
+                        date=day,
+                        model_version=version,
+                        probability=0.8 if will_hit else 0.02,
+                        will_hit=will_hit,
+                        threshold=0.5,
+                        rank=s + 1,
+                        series="EQ",
+                    )
+                )
+        Prediction.objects.bulk_create(predictions)
+        return SeededWindow(sessions=sessions, instruments=instruments, tp=tp, fp=fp, fn=fn)
+
+    return build
+
+
+@pytest.fixture
+def two_versions(db: None) -> tuple[ModelVersion, ModelVersion]:
+    """v1 promoted, then v2 (test F1 0.5) promoted over it: v2 is production, v1 its rollback target."""
+    v1 = register_version(seed=1, f1=0.5)
+    registry.model_version_promote(version=v1, actor=None, reason="first production model")
+    v2 = register_version(seed=2, f1=0.5)
+    v2 = registry.model_version_promote(version=v2, actor=None, reason="better on the test year")
+    return v1, v2
+
+
+@pytest.fixture
+def eager_celery() -> Iterator[None]:
+    """Run tasks in-process: the test settings point Celery at Redis, where no worker listens."""
+    from vcp_platform.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before

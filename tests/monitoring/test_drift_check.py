@@ -1,0 +1,166 @@
+"""The drift check on the database: snapshots against the production version's frozen reference."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from io import StringIO
+from typing import Any
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+
+from features.spec import FEATURE_NAMES
+from marketdata.models import Instrument
+from modelregistry import services as registry
+from modelregistry.models import ModelVersion
+from monitoring import services
+from monitoring.choices import AlertKind, DriftStatus
+from monitoring.drift import drift_report
+from monitoring.models import Alert, DriftReport
+from predictions.models import FeatureSnapshot
+from tests.factories import register_version
+from tests.monitoring.conftest import REFERENCE, current_features, xbom_sessions
+
+
+@pytest.fixture
+def production(db: None) -> ModelVersion:
+    version = register_version(reference=REFERENCE.to_dict())
+    return registry.model_version_promote(version=version, actor=None, reason="monitoring test")
+
+
+@pytest.fixture
+def snapshots(production: ModelVersion) -> Callable[..., list[dt.date]]:
+    """Store ``values`` (rows, 25) as snapshots spread over ``days`` sessions; returns the sessions."""
+
+    def store(values: np.ndarray, *, days: int = 3) -> list[dt.date]:
+        sessions = xbom_sessions("2024-03-01", days)
+        per_day = int(np.ceil(len(values) / days))
+        instruments = [Instrument.objects.get_or_create(exchange="NSE", symbol=f"DR{i:04d}")[0] for i in range(per_day)]
+        rows = [
+            FeatureSnapshot(
+                instrument=instruments[i % per_day],
+                date=sessions[i // per_day],
+                feature_set_hash=production.feature_set_hash,
+                values=[None if np.isnan(v) else float(v) for v in row],
+            )
+            for i, row in enumerate(values)
+        ]
+        FeatureSnapshot.objects.bulk_create(rows)
+        return sessions
+
+    return store
+
+
+@pytest.mark.parametrize(
+    ("shift", "status"),
+    [(0.0, DriftStatus.OK), (0.4, DriftStatus.WARN), (1.0, DriftStatus.ALERT)],
+)
+def test_drift_report_is_stored_with_its_status_level(
+    snapshots: Callable[..., list[dt.date]], production: ModelVersion, shift: float, status: DriftStatus
+) -> None:
+    values = current_features(300, shift)
+    sessions = snapshots(values)
+    report = services.drift_check(window_days=3)
+    assert report is not None
+    assert report.status == status
+    assert report.retrain_needed == (status == DriftStatus.ALERT)
+    assert (report.window_start, report.date, report.n_current) == (sessions[0], sessions[-1], 300)
+    assert report.n_reference == 20_000
+    expected = drift_report(REFERENCE, values)  # the stored figures are the pure module's
+    stored = report.drift_result()
+    assert stored.features[0].psi == pytest.approx(expected.features[0].psi)
+    assert stored.features[0].ks_statistic == pytest.approx(expected.features[0].ks_statistic)
+    assert stored.features[0].psi_critical == pytest.approx(expected.features[0].psi_critical)
+    assert report.drifted_features == ([] if status == DriftStatus.OK else [FEATURE_NAMES[0]])
+
+
+def test_alert_status_raises_one_retrain_needed_alert_per_day(
+    snapshots: Callable[..., list[dt.date]],
+    production: ModelVersion,
+    settings: Any,
+    mailoutbox: list[Any],
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    settings.VCP_ALERT_EMAILS = ["ops@example.com"]
+    snapshots(current_features(300, 1.0))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.drift_check(window_days=3)
+        services.drift_check(window_days=3)  # a rerun updates the report and repeats the alert silently
+    assert DriftReport.objects.count() == 1
+    alert = Alert.objects.get()
+    assert alert.kind == AlertKind.DRIFT
+    assert alert.message.startswith("Retrain needed")
+    assert FEATURE_NAMES[0] in alert.message
+    assert alert.occurrences == 2
+    assert len(mailoutbox) == 1
+
+
+def test_a_small_sample_does_not_cry_wolf(snapshots: Callable[..., list[dt.date]]) -> None:
+    # 60 rows shifted by 0.5 sd: the fixed reading says WARN, but the sample is too small to judge.
+    snapshots(current_features(60, 0.5), days=1)
+    report = services.drift_check()
+    assert report is not None
+    feature = report.drift_result().features[0]
+    assert feature.psi >= 0.1
+    assert feature.psi_critical > 0.25  # the noise limit for 60 rows is above even the fixed alert line
+    assert not feature.enough_data
+    assert report.status == DriftStatus.OK
+
+
+def test_missing_values_in_snapshots_count_in_the_missing_bin(snapshots: Callable[..., list[dt.date]]) -> None:
+    values = current_features(300, 0.0)
+    values[:30, 5] = np.nan
+    snapshots(values)
+    report = services.drift_check(window_days=3)
+    assert report is not None
+    feature = report.drift_result().features[5]
+    assert feature.missing_share_current == pytest.approx(0.1)
+    assert feature.psi > 0.3  # 10% missing against none in training is real drift
+
+
+def test_window_days_pools_the_latest_snapshot_dates(snapshots: Callable[..., list[dt.date]]) -> None:
+    sessions = snapshots(current_features(300, 0.0))
+    report = services.drift_check()  # default window: the latest date only
+    assert report is not None
+    assert (report.window_start, report.date, report.n_current) == (sessions[-1], sessions[-1], 100)
+    earlier = services.drift_check(date=sessions[1], window_days=2)
+    assert earlier is not None
+    assert (earlier.window_start, earlier.date, earlier.n_current) == (sessions[0], sessions[1], 200)
+
+
+def test_a_version_without_a_reference_cannot_be_checked(db: None) -> None:
+    version = register_version()
+    registry.model_version_promote(version=version, actor=None, reason="no reference")
+    with pytest.raises(services.MonitoringError, match="no frozen drift reference"):
+        services.drift_check()
+
+
+def test_no_snapshots_is_a_clear_error(production: ModelVersion) -> None:
+    with pytest.raises(services.MonitoringError, match="no feature snapshots"):
+        services.drift_check()
+
+
+def test_check_drift_command_prints_the_worst_features(snapshots: Callable[..., list[dt.date]]) -> None:
+    sessions = snapshots(current_features(300, 1.0))
+    out = StringIO()
+    call_command("check_drift", "--date", sessions[-1].isoformat(), "--window-days", "3", stdout=out)
+    text = out.getvalue()
+    assert "ALERT" in text
+    assert "retrain needed" in text
+    assert text.splitlines()[1].split()[0] == FEATURE_NAMES[0]
+    assert DriftReport.objects.get().date == sessions[-1]
+
+
+def test_check_drift_command_explains_what_is_missing(production: ModelVersion) -> None:
+    with pytest.raises(CommandError, match="score_universe"):
+        call_command("check_drift")
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("check_drift", "--window-days", "0")
+
+
+def test_check_drift_command_without_a_production_model(db: None) -> None:
+    out = StringIO()
+    call_command("check_drift", stdout=out)
+    assert "nothing to check" in out.getvalue()

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import json
+import shlex
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
+
+from modelregistry.models import ModelVersion
+from predictions.choices import BatchStatus
+from predictions.models import BatchRun, Prediction
+from tests.predictions.conftest import Market
+
+pytestmark = pytest.mark.django_db
+
+
+def test_score_universe_command_scores_a_date_and_reports_the_stages(market: Market, production: ModelVersion) -> None:
+    out = StringIO()
+    call_command("score_universe", "--date", market.dates[-2].isoformat(), "--chunk-size", "7", stdout=out)
+    run = BatchRun.objects.get()
+    assert run.status == BatchStatus.SUCCEEDED
+    assert run.date == market.dates[-2]
+    assert f"scored {run.scored} of {run.instruments}" in out.getvalue()
+    assert "read_bars" in out.getvalue()
+    assert Path(run.export_path).is_file()
+    assert run.chunks_total == -(-run.instruments // 7)
+
+
+def test_score_universe_command_defaults_to_the_latest_date(market: Market, production: ModelVersion) -> None:
+    call_command("score_universe", stdout=StringIO())
+    assert set(Prediction.objects.values_list("date", flat=True)) == {market.last}
+
+
+def test_score_universe_command_explains_a_refusal(market: Market) -> None:
+    with pytest.raises(CommandError, match="promote a model version"):
+        call_command("score_universe", stdout=StringIO())
+    with pytest.raises(CommandError, match="YYYY-MM-DD"):
+        call_command("score_universe", "--date", "last friday", stdout=StringIO())
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("score_universe", "--chunk-size", "0", stdout=StringIO())
+
+
+def test_demo_user_prints_a_curl_that_works(market: Market, production: ModelVersion) -> None:
+    call_command("score_universe", stdout=StringIO())
+    out = StringIO()
+    call_command("demo_user", stdout=out)
+    curl = next(line for line in out.getvalue().splitlines() if line.startswith("curl "))
+    words = shlex.split(curl)
+    token = words[words.index("-H") + 1].removeprefix("Authorization: ")
+    body = json.loads(words[words.index("-d") + 1])
+    top = Prediction.objects.get(date=market.last, rank=1).instrument.symbol
+    assert body == {"symbol": top, "explain": True}
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=token)
+    response = client.post("/api/v1/predict", body, format="json")
+    assert response.status_code == 200
+    assert response.json()["symbol"] == top
+
+
+def test_demo_user_without_predictions_still_names_a_real_symbol(market: Market) -> None:
+    out = StringIO()
+    call_command("demo_user", stdout=out)
+    assert f'"symbol": "{market.symbols[0]}"' in out.getvalue()

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import pytest
+from django.conf import LazySettings
+from rest_framework.test import APIClient
+
+from modelregistry.models import ModelVersion
+from predictions import services
+from tests.factories import register_version
+from tests.predictions.conftest import Market, symbol_with_bar
+
+pytestmark = pytest.mark.django_db
+
+READY = "/api/v1/health/ready"
+
+
+def test_ready_reports_each_dependency_and_the_cache_counts(
+    market: Market, production: ModelVersion, client_api: APIClient
+) -> None:
+    services.score_universe(date=market.last, inline=True)
+    symbol = symbol_with_bar(market.last)
+    for _ in range(3):
+        client_api.post("/api/v1/predict", {"symbol": symbol}, format="json")
+    body = APIClient().get(READY).json()
+    assert body["status"] == "ready"
+    assert {name: check["ok"] for name, check in body["checks"].items()} == {
+        "database": True,
+        "cache": True,
+        "model": True,
+    }
+    assert f"v{production.version}" in body["checks"]["model"]["detail"]
+    local = body["cache"]["local"]["prediction"]
+    assert (local["hits"], local["misses"]) == (2, 1)
+    assert body["cache"]["redis"]["prediction"] == {"hits": 1, "misses": 0}  # warmed by the batch
+
+
+def test_not_ready_without_a_production_model_is_503_with_reasons() -> None:
+    register_version()
+    response = APIClient().get(READY)
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "not_ready"
+    assert error["message"] == "Not ready: model."
+    assert "promote" in error["details"]["checks"]["model"]["detail"]
+    assert error["details"]["checks"]["database"]["ok"] is True
+
+
+def test_not_ready_when_the_model_artifacts_fail_their_checksums(
+    production: ModelVersion, settings: LazySettings
+) -> None:
+    onnx = settings.VCP_ARTIFACT_ROOT / production.name / str(production.version) / "model.onnx"
+    onnx.write_bytes(onnx.read_bytes() + b"tampered")
+    response = APIClient().get(READY)
+    assert response.status_code == 503
+    assert "checksums" in response.json()["error"]["details"]["checks"]["model"]["detail"]
+
+
+def test_a_tampered_model_makes_predict_503_not_500(
+    market: Market, production: ModelVersion, client_api: APIClient, settings: LazySettings
+) -> None:
+    onnx = settings.VCP_ARTIFACT_ROOT / production.name / str(production.version) / "model.onnx"
+    onnx.write_bytes(b"not a model")
+    response = client_api.post("/api/v1/predict", {"symbol": symbol_with_bar(market.last)}, format="json")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "model_unavailable"
