@@ -14,9 +14,12 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 DEMO_STOCKS ?= 300
 DEMO_DAYS ?= 750
 DEMO_SEED ?= 7
-DEMO_ENV := DEBUG=1 VCP_LOG_TO_FILE=0
+# The demo lives in its own data directory, rebuilt from scratch on every run: a second `make demo`
+# on another day must not mix two synthetic markets in one database.
+DEMO_DIR ?= var/demo
+DEMO_ENV := DEBUG=1 VCP_LOG_TO_FILE=0 VCP_DATA_DIR=$(DEMO_DIR) DATABASE_URL= REDIS_URL= CELERY_BROKER_URL=
 
-.PHONY: help venv demo demo-data serve test lint typecheck bench docs-openapi clean
+.PHONY: help venv demo demo-data serve test lint bench docs docs-openapi clean
 
 help:
 	@echo "make demo   - install, build a synthetic market on SQLite and serve http://127.0.0.1:8000"
@@ -35,8 +38,14 @@ $(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt
 venv: $(STAMP)
 
 demo-data: venv
+	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	$(DEMO_ENV) $(PY) manage.py migrate --noinput
 	$(DEMO_ENV) $(PY) manage.py generate_market --stocks $(DEMO_STOCKS) --days $(DEMO_DAYS) --seed $(DEMO_SEED)
+	$(DEMO_ENV) $(PY) manage.py train_model --algorithm xgboost --no-progress
+	$(DEMO_ENV) $(PY) manage.py train_model --algorithm lightgbm --no-progress
+	$(DEMO_ENV) $(PY) manage.py promote_model --best --reason "make demo: best test PR-AUC"
+	$(DEMO_ENV) $(PY) manage.py score_universe
+	$(DEMO_ENV) $(PY) manage.py check_drift
 	$(DEMO_ENV) $(PY) manage.py demo_user
 
 demo: demo-data
@@ -58,7 +67,14 @@ lint: venv
 
 bench: venv
 	scripts/services.sh
-	@for b in bench/*.py; do echo "== $$b"; DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} $(PY) $$b || exit 1; done
+	@for b in bench/*.py; do case $$b in */locustfile.py) continue;; esac; echo "== $$b"; \
+	  DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} $(PY) $$b || exit 1; done
+
+docs-openapi: venv
+	DEBUG=1 $(PY) manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
+
+docs: venv
+	$(VENV)/bin/mkdocs build --strict
 
 clean:
 	rm -rf var/ .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* htmlcov

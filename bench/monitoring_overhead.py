@@ -116,9 +116,10 @@ def _environ(path_info: str) -> dict[str, Any]:
     }
 
 
-def _start_response(status: str, headers: list[tuple[str, str]]) -> None:
+def _start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
     if not status.startswith("200"):
         raise RuntimeError(f"benchmark request failed: {status}")
+    return lambda chunk: None
 
 
 class Variant:

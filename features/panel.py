@@ -8,7 +8,7 @@ day. Dates are the market's trading dates in ascending order (the union over all
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -59,14 +59,17 @@ class Panel:
     def has_bar(self) -> npt.NDArray[np.bool_]:
         return ~np.isnan(self.close)
 
+    def _row(self, day: np.datetime64 | str, side: Literal["left", "right"]) -> int:
+        return int(np.searchsorted(self.dates, np.asarray([day], dtype="datetime64[D]"), side=side)[0])
+
     def until(self, last_date: np.datetime64 | str) -> Panel:
         """The panel truncated after ``last_date`` (inclusive): what was known on that evening."""
-        cut = int(np.searchsorted(self.dates, np.datetime64(last_date, "D"), side="right"))
+        cut = self._row(last_date, "right")
         return replace(self, dates=self.dates[:cut], **{f: getattr(self, f)[:cut] for f in PANEL_FIELDS})
 
     def between(self, first_date: np.datetime64 | str, last_date: np.datetime64 | str) -> Panel:
-        lo = int(np.searchsorted(self.dates, np.datetime64(first_date, "D"), side="left"))
-        hi = int(np.searchsorted(self.dates, np.datetime64(last_date, "D"), side="right"))
+        lo = self._row(first_date, "left")
+        hi = self._row(last_date, "right")
         return replace(self, dates=self.dates[lo:hi], **{f: getattr(self, f)[lo:hi] for f in PANEL_FIELDS})
 
     def take(self, columns: npt.ArrayLike) -> Panel:

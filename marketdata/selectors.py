@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from django.db import connection
-from django.db.models import Max, QuerySet
+from django.db.models import Case, Max, Min, QuerySet, When
 
 from features.panel import Panel
 from marketdata.models import DailyBar, Instrument
@@ -41,7 +42,8 @@ def instrument_get(*, symbol: str, exchange: str | None = None) -> Instrument | 
     qs = Instrument.objects.filter(symbol=symbol.strip().upper())
     if exchange:
         qs = qs.filter(exchange=exchange)
-    return qs.order_by("exchange").first()  # NSE before BSE when the exchange is not given
+    # NSE before BSE when the exchange is not given (alphabetical order would put BSE first).
+    return qs.order_by(Case(When(exchange="NSE", then=0), default=1)).first()
 
 
 def latest_bar_date(*, instrument_id: int | None = None) -> dt.date | None:
@@ -50,6 +52,12 @@ def latest_bar_date(*, instrument_id: int | None = None) -> dt.date | None:
         qs = qs.filter(instrument_id=instrument_id)
     value: dt.date | None = qs.aggregate(latest=Max("date"))["latest"]
     return value
+
+
+def trading_date_range() -> tuple[dt.date | None, dt.date | None]:
+    """First and last date with any stored bar."""
+    bounds = DailyBar.objects.aggregate(first=Min("date"), last=Max("date"))
+    return bounds["first"], bounds["last"]
 
 
 def trading_dates(*, start: dt.date | None = None, end: dt.date | None = None) -> list[dt.date]:
@@ -81,11 +89,11 @@ def _bars_sql(
     end: dt.date | None,
     active_only: bool,
     exchange: str | None,
-) -> tuple[str, list[object]]:
+) -> tuple[str, list[Any]]:
     bar = DailyBar._meta.db_table
     inst = Instrument._meta.db_table
     where = ["1=1"]
-    params: list[object] = []
+    params: list[Any] = []
     if instrument_ids is not None:
         ids = [int(i) for i in instrument_ids] or [-1]
         where.append(f"b.instrument_id IN ({','.join(['%s'] * len(ids))})")

@@ -73,8 +73,17 @@ class PromotionEventInline(admin.TabularInline[PromotionEvent, ModelVersion]):
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
     list_display = (
-        "name", "version", "algorithm", "status_badge", "f1", "pr_auc", "precision_at_k", "pr_auc_new",
-        "baseline_pr_auc", "train_window", "created_at",
+        "name",
+        "version",
+        "algorithm",
+        "status_badge",
+        "f1",
+        "pr_auc",
+        "precision_at_k",
+        "pr_auc_new",
+        "baseline_pr_auc",
+        "train_window",
+        "created_at",
     )
     list_filter = ("name", "status", "algorithm")
     search_fields = ("name", "feature_set_hash")
@@ -171,19 +180,33 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
 
     def get_urls(self) -> list[URLPattern]:
         own = [
-            path("<int:pk>/promote/", self.admin_site.admin_view(self.promote_view),
-                 name="modelregistry_modelversion_promote"),
-            path("<int:pk>/rollback/", self.admin_site.admin_view(self.rollback_view),
-                 name="modelregistry_modelversion_rollback"),
-            path("<int:pk>/archive/", self.admin_site.admin_view(self.archive_view),
-                 name="modelregistry_modelversion_archive"),
-            path("compare/", self.admin_site.admin_view(self.compare_view),
-                 name="modelregistry_modelversion_compare"),
+            path(
+                "<int:pk>/promote/",
+                self.admin_site.admin_view(self.promote_view),
+                name="modelregistry_modelversion_promote",
+            ),
+            path(
+                "<int:pk>/rollback/",
+                self.admin_site.admin_view(self.rollback_view),
+                name="modelregistry_modelversion_rollback",
+            ),
+            path(
+                "<int:pk>/archive/",
+                self.admin_site.admin_view(self.archive_view),
+                name="modelregistry_modelversion_archive",
+            ),
+            path("compare/", self.admin_site.admin_view(self.compare_view), name="modelregistry_modelversion_compare"),
         ]
         return own + super().get_urls()
 
     def _confirm(
-        self, request: HttpRequest, *, version: ModelVersion, title: str, summary: str, perform: Any,
+        self,
+        request: HttpRequest,
+        *,
+        version: ModelVersion,
+        title: str,
+        summary: str,
+        perform: Any,
     ) -> HttpResponse:
         if not request.user.has_perm(PROMOTE_PERMISSION):
             raise PermissionDenied("You need the permission to promote, roll back and archive model versions.")
@@ -214,7 +237,10 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
             f"; {current.label} is archived and becomes its rollback target." if current else "."
         )
         return self._confirm(
-            request, version=version, title=f"Promote {version.label}", summary=summary,
+            request,
+            version=version,
+            title=f"Promote {version.label}",
+            summary=summary,
             perform=lambda reason: services.model_version_promote(version=version, actor=request.user, reason=reason),
         )
 
@@ -228,7 +254,10 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
             else f"{version.name} has nothing to roll back to."
         )
         return self._confirm(
-            request, version=version, title=f"Roll back {version.name}", summary=summary,
+            request,
+            version=version,
+            title=f"Roll back {version.name}",
+            summary=summary,
             perform=lambda reason: services.model_version_rollback(
                 name=version.name, actor=request.user, reason=reason
             ),
@@ -237,7 +266,10 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
     def archive_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         version = get_object_or_404(ModelVersion, pk=pk)
         return self._confirm(
-            request, version=version, title=f"Archive {version.label}", summary=f"{version.label} is archived.",
+            request,
+            version=version,
+            title=f"Archive {version.label}",
+            summary=f"{version.label} is archived.",
             perform=lambda reason: services.model_version_archive(version=version, actor=request.user, reason=reason),
         )
 

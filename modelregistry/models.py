@@ -36,7 +36,11 @@ class ModelVersion(models.Model):
     training_config = models.JSONField(default=dict, blank=True)
     reference = models.JSONField(default=dict, blank=True, help_text="Frozen per-feature bins for drift checks.")
     previous_production = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="The version this one replaced in production: the rollback target.",
     )
     created_by = models.ForeignKey(
@@ -88,7 +92,11 @@ class PromotionEvent(models.Model):
 
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="events")
     replaced_version = models.ForeignKey(
-        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text="The production version this action took out of production, if any.",
     )
     name = models.CharField(max_length=64)

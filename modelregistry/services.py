@@ -77,7 +77,13 @@ def _snapshot(version: ModelVersion) -> dict[str, Any]:
 
 
 def _audit(
-    *, version: ModelVersion, action: str, from_status: str, to_status: str, actor: Actor, reason: str,
+    *,
+    version: ModelVersion,
+    action: str,
+    from_status: str,
+    to_status: str,
+    actor: Actor,
+    reason: str,
     replaced: ModelVersion | None = None,
 ) -> PromotionEvent:
     actor_name, actor_user = _actor_fields(actor)
@@ -94,7 +100,8 @@ def _audit(
         metrics_snapshot=_snapshot(version),
     )
     logger.info(
-        "registry %s", action,
+        "registry %s",
+        action,
         extra={"model": version.name, "version": version.version, "actor": actor_name, "reason": reason},
     )
     return event
@@ -113,8 +120,9 @@ def verify_artifacts(version: ModelVersion) -> None:
     database row as well catches a manifest rewritten to match tampered files.
     """
     try:
-        loaded = artifacts.load(settings.VCP_ARTIFACT_ROOT, name=version.name, version=str(version.version),
-                                native=False)
+        loaded = artifacts.load(
+            settings.VCP_ARTIFACT_ROOT, name=version.name, version=str(version.version), native=False
+        )
         if loaded.manifest.files != version.checksums:
             raise artifacts.ArtifactIntegrityError("the manifest's checksums differ from the registry's")
     except (artifacts.ArtifactIntegrityError, FileNotFoundError) as exc:
@@ -153,8 +161,12 @@ def model_version_register(
         list(ModelVersion.objects.select_for_update().filter(name=name).values_list("id", flat=True))
         number = (ModelVersion.objects.filter(name=name).aggregate(v=Max("version"))["v"] or 0) + 1
         manifest = artifacts.save_version(
-            settings.VCP_ARTIFACT_ROOT, name=name, version=str(number), native_model=native_model,
-            onnx_bytes=onnx_bytes, metadata=artifact_metadata,
+            settings.VCP_ARTIFACT_ROOT,
+            name=name,
+            version=str(number),
+            native_model=native_model,
+            onnx_bytes=onnx_bytes,
+            metadata=artifact_metadata,
         )
         try:
             _, actor_user = _actor_fields(actor)
@@ -168,8 +180,12 @@ def model_version_register(
                 **data.__dict__,
             )
             _audit(
-                version=version, action=PromotionAction.REGISTER, from_status="", to_status=VersionStatus.CANDIDATE,
-                actor=actor, reason=f"trained {data.algorithm} on {data.train_start}..{data.train_end}",
+                version=version,
+                action=PromotionAction.REGISTER,
+                from_status="",
+                to_status=VersionStatus.CANDIDATE,
+                actor=actor,
+                reason=f"trained {data.algorithm} on {data.train_start}..{data.train_end}",
             )
         except BaseException:
             shutil.rmtree(manifest.directory, ignore_errors=True)
@@ -204,16 +220,19 @@ def model_version_promote(*, version: ModelVersion, actor: Actor, reason: str) -
         verify_artifacts(target)
         _check_floors(target)
         current = (
-            ModelVersion.objects.select_for_update()
-            .filter(name=target.name, status=VersionStatus.PRODUCTION)
-            .first()
+            ModelVersion.objects.select_for_update().filter(name=target.name, status=VersionStatus.PRODUCTION).first()
         )
         from_status = target.status
         target.previous_production = current
         _switch_production(target=target, current=current, rolled_back=False, now=timezone.now())
         _audit(
-            version=target, action=PromotionAction.PROMOTE, from_status=from_status,
-            to_status=VersionStatus.PRODUCTION, actor=actor, reason=reason, replaced=current,
+            version=target,
+            action=PromotionAction.PROMOTE,
+            from_status=from_status,
+            to_status=VersionStatus.PRODUCTION,
+            actor=actor,
+            reason=reason,
+            replaced=current,
         )
         _notify_after_commit()
     return target
@@ -227,9 +246,7 @@ def model_version_rollback(*, name: str, actor: Actor, reason: str) -> ModelVers
     """
     reason = _require_reason(reason)
     with transaction.atomic():
-        current = (
-            ModelVersion.objects.select_for_update().filter(name=name, status=VersionStatus.PRODUCTION).first()
-        )
+        current = ModelVersion.objects.select_for_update().filter(name=name, status=VersionStatus.PRODUCTION).first()
         if current is None:
             raise RegistryError(f"{name!r} has no production version to roll back.")
         if current.previous_production_id is None:
@@ -241,8 +258,13 @@ def model_version_rollback(*, name: str, actor: Actor, reason: str) -> ModelVers
         from_status = target.status
         _switch_production(target=target, current=current, rolled_back=True, now=timezone.now())
         _audit(
-            version=target, action=PromotionAction.ROLLBACK, from_status=from_status,
-            to_status=VersionStatus.PRODUCTION, actor=actor, reason=reason, replaced=current,
+            version=target,
+            action=PromotionAction.ROLLBACK,
+            from_status=from_status,
+            to_status=VersionStatus.PRODUCTION,
+            actor=actor,
+            reason=reason,
+            replaced=current,
         )
         _notify_after_commit()
     return target
@@ -263,8 +285,12 @@ def model_version_archive(*, version: ModelVersion, actor: Actor, reason: str) -
         target.status = VersionStatus.ARCHIVED
         target.save(update_fields=["status"])
         _audit(
-            version=target, action=PromotionAction.ARCHIVE, from_status=from_status,
-            to_status=VersionStatus.ARCHIVED, actor=actor, reason=reason,
+            version=target,
+            action=PromotionAction.ARCHIVE,
+            from_status=from_status,
+            to_status=VersionStatus.ARCHIVED,
+            actor=actor,
+            reason=reason,
         )
     return target
 
@@ -352,8 +378,16 @@ def model_train(
     mask = np.isin(panel.series.astype(str), scope.series) if scope.series else None
     try:
         outcome = run_training(
-            data, algorithm=algorithm, windows=windows, universe_mask=mask, universe=str(scope), seed=seed,  # type: ignore[arg-type]
-            negative_sample_rate=negative_sample_rate, rounds=rounds, progress=progress, on_stage=stage,
+            data,
+            algorithm=algorithm,
+            windows=windows,
+            universe_mask=mask,
+            universe=str(scope),
+            seed=seed,  # type: ignore[arg-type]
+            negative_sample_rate=negative_sample_rate,
+            rounds=rounds,
+            progress=progress,
+            on_stage=stage,
         )
     except ValueError as exc:
         raise RegistryError(f"Training refused: {exc}.") from exc
@@ -370,12 +404,22 @@ def model_train(
         valid_end=windows.valid_end,
         test_end=windows.test_end,
         data_fingerprint=outcome.data_fingerprint,
-        training_config={**outcome.config, "timings": outcome.timings, "valid_metrics": result.valid_metrics,
-                         "imbalance": result.imbalance, "feature_importance": result.feature_importance,
-                         "windows": result.windows, "onnx_parity": outcome.onnx.parity.to_dict()},
+        training_config={
+            **outcome.config,
+            "timings": outcome.timings,
+            "valid_metrics": result.valid_metrics,
+            "imbalance": result.imbalance,
+            "feature_importance": result.feature_importance,
+            "windows": result.windows,
+            "onnx_parity": outcome.onnx.parity.to_dict(),
+        },
         reference=outcome.reference.to_dict(),
     )
     return model_version_register(
-        data=record, name=name, native_model=result.model, onnx_bytes=outcome.onnx.onnx_bytes,
-        artifact_metadata=outcome.artifact_metadata(), actor=actor,
+        data=record,
+        name=name,
+        native_model=result.model,
+        onnx_bytes=outcome.onnx.onnx_bytes,
+        artifact_metadata=outcome.artifact_metadata(),
+        actor=actor,
     )

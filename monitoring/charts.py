@@ -50,8 +50,14 @@ def drift_chart(result: DriftResult, *, div_id: str = "drift-chart") -> str:
         name="noise limit (sample-size-aware)",
         hovertemplate="%{y}: noise limit %{x:.4f}<extra></extra>",
     )
-    for value, label in ((result.psi_warn, "warn 0.1"), (result.psi_alert, "alert 0.25")):
-        figure.add_vline(x=value, line_dash="dash", line_color="#656d76", annotation_text=label)
+    for value, label, side in ((result.psi_warn, "warn", "top left"), (result.psi_alert, "alert", "top right")):
+        figure.add_vline(
+            x=value,
+            line_dash="dash",
+            line_color="#656d76",
+            annotation_text=f"{label} {value:g}",
+            annotation_position=side,
+        )
     figure.update_layout(
         height=max(320, 22 * len(names) + 80),
         margin={"l": 10, "r": 10, "t": 30, "b": 40},

@@ -34,6 +34,12 @@ Sample-size-aware threshold
     approximation needs a handful of rows per bin, and with fewer an empty bin's eps-floored term
     alone exceeds it.
 
+Watched features
+    ``drift_report(..., watched=names)`` lets only those features set the overall status (and so
+    "retrain needed"); every feature is still measured and reported. On the real 2015-2022 data the
+    trend features drift with the market cycle every month (docs/monitoring.md), so an operator may
+    want the status to follow the features the model leans on.
+
 KS
     ``scipy.stats.ks_2samp`` between a compact reference sample and the current finite values. The
     sample is the 1,000 evenly spaced quantiles at probabilities ``(i + 0.5) / 1000``: deterministic

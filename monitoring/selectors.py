@@ -138,7 +138,7 @@ class _VersionQuality:
     action: dict[str, DegradationAction]
 
 
-def _version_quality(*, since: dt.date) -> _VersionQuality:
+def _version_quality(*, since: dt.date, latest: dt.date) -> _VersionQuality:
     realised: dict[str, float] = {}
     estimated: dict[str, float] = {}
     reference: dict[str, float] = {}
@@ -152,17 +152,20 @@ def _version_quality(*, since: dt.date) -> _VersionQuality:
             estimated.setdefault(label, report.estimated_f1)
         if report.reference_f1 is not None:
             reference.setdefault(label, report.reference_f1)
-        action.setdefault(label, DegradationAction(report.action))
+        # A decision is news only on the latest check day: a rollback must not keep firing for a month.
+        if report.as_of == latest:
+            action.setdefault(label, DegradationAction(report.action))
     return _VersionQuality(realised_f1=realised, estimated_f1=estimated, reference_f1=reference, action=action)
 
 
 def platform_state(*, name: str = DEFAULT_MODEL_NAME, quality_days: int = 30) -> metrics.PlatformState:
     """What the state gauges export: production version, its latest drift report, each recent
-    version's latest realised/estimated/test F1 and decision, open alerts, the batch heartbeat."""
+    version's latest realised/estimated/test F1, the decisions of the latest check day, open alerts
+    and the batch heartbeat."""
     version = production_version(name=name)
     drift = drift_reports(version=version).first() if version is not None else None
     latest = PerformanceReport.objects.order_by("-as_of").values_list("as_of", flat=True).first()
-    quality = _version_quality(since=latest - dt.timedelta(days=quality_days)) if latest else None
+    quality = _version_quality(since=latest - dt.timedelta(days=quality_days), latest=latest) if latest else None
     last_batch = batch_last_success()
     return metrics.PlatformState(
         production_model_version=version.label if version is not None else None,

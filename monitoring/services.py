@@ -118,6 +118,18 @@ def alert_acknowledge(*, alerts: QuerySet[Alert], user: AbstractBaseUser) -> int
     return alerts.filter(acknowledged_at__isnull=True).update(acknowledged_by=user, acknowledged_at=timezone.now())
 
 
+def check_failure_report(*, check: str, error: str) -> Alert:
+    """A monitoring check could not run (no snapshots, no bars, no reference): tell a human, once a day."""
+    alert, _ = alert_raise(
+        kind=AlertKind.CHECK_FAILED,
+        severity=AlertSeverity.WARNING,
+        message=f"check_{check} could not run: {error}",
+        dedupe_key=f"check_failed:{check}",
+        context={"check": check},
+    )
+    return alert
+
+
 # --- drift ---------------------------------------------------------------------------------------
 def _production_or_none(name: str) -> ModelVersion | None:
     version = selectors.production_version(name=name)
@@ -133,8 +145,10 @@ def drift_check(
     window_days: int | None = None,
 ) -> DriftReport | None:
     """PSI and KS of the production version's features over the last ``window_days`` snapshot dates
-    up to ``date`` (the latest when None), against its frozen reference. An ALERT raises a
-    "retrain needed" alert. None when no version is in production."""
+    up to ``date`` (the latest when None), against its frozen reference. The status is the worst among
+    ``VCP_DRIFT_WATCHED_FEATURES``, else the features the version was trained to rely on
+    (``training_config["watched_features"]``: 90% of its gain), else all; an ALERT raises a "retrain needed" alert. None
+    when no version is in production."""
     started = time.perf_counter()
     version = _production_or_none(name)
     if version is None:
@@ -149,8 +163,22 @@ def drift_check(
             f"no feature snapshots of set {version.feature_set_hash} up to {date or 'today'}: run score_universe first."
         )
     current = selectors.snapshot_matrix(feature_set_hash=version.feature_set_hash, dates=dates, names=reference.names)
-    result = drift_report(reference, current, alpha=settings.VCP_DRIFT_ALPHA, min_rows=settings.VCP_DRIFT_MIN_ROWS)
-    drifted = sorted((f for f in result.features if f.name in result.drifted_features), key=lambda f: -f.psi)
+    try:
+        result = drift_report(
+            reference,
+            current,
+            alpha=settings.VCP_DRIFT_ALPHA,
+            min_rows=settings.VCP_DRIFT_MIN_ROWS,
+            watched=settings.VCP_DRIFT_WATCHED_FEATURES or version.training_config.get("watched_features") or None,
+        )
+    except ValueError as exc:
+        raise MonitoringError(f"VCP_DRIFT_WATCHED_FEATURES does not fit {version.label}: {exc}") from exc
+    deciding = set(result.watched or reference.names)
+    # Worst first, the features that decide the status ahead of the ones only reported.
+    drifted = sorted(
+        (f for f in result.features if f.name in result.drifted_features),
+        key=lambda f: (f.name not in deciding, -f.psi),
+    )
     report, _ = DriftReport.objects.update_or_create(
         model_version=version,
         date=dates[-1],
@@ -180,7 +208,9 @@ def drift_check(
         },
     )
     if result.retrain_needed:
-        worst = ", ".join(f"{f.name} PSI {f.psi:.3f} (noise limit {f.psi_critical:.3f})" for f in drifted[:5])
+        worst = ", ".join(
+            f"{f.name} PSI {f.psi:.3f} (noise limit {f.psi_critical:.3f})" for f in drifted[:5] if f.name in deciding
+        )
         alert_raise(
             kind=AlertKind.DRIFT,
             severity=AlertSeverity.WARNING,

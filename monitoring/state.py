@@ -14,7 +14,8 @@ def platform_state_for_scrape() -> metrics.PlatformState:
     Inside a request (or task) the trace id is set and Django closes the connection itself. The
     exporter's own thread (gunicorn post_fork / Celery metrics port) has no request, so it drops the
     connection it opened rather than leak one per thread."""
-    in_request = get_trace_id() is not None
+    # Inside a transaction (a test, a management command) the connection is someone else's: keep it.
+    in_request = get_trace_id() is not None or connection.in_atomic_block
     if not in_request:
         close_old_connections()
     try:

@@ -45,7 +45,11 @@ def check_drift(date: str | None = None, window_days: int | None = None) -> dict
     if skipped is not None:
         return skipped
     logger.info("check_drift started", extra={"date": date})
-    report = services.drift_check(date=dt.date.fromisoformat(date) if date else None, window_days=window_days)
+    try:
+        report = services.drift_check(date=dt.date.fromisoformat(date) if date else None, window_days=window_days)
+    except services.MonitoringError as exc:
+        services.check_failure_report(check="drift", error=str(exc))
+        raise
     if report is None:
         return {"status": "skipped", "reason": "no production version"}
     return {"status": report.status, "report_id": report.pk, "date": str(report.date)}
@@ -65,7 +69,13 @@ def check_degradation(date: str | None = None, window_days: int | None = None) -
     if skipped is not None:
         return skipped
     logger.info("check_degradation started", extra={"date": date})
-    report = services.degradation_check(as_of=dt.date.fromisoformat(date) if date else None, window_days=window_days)
+    try:
+        report = services.degradation_check(
+            as_of=dt.date.fromisoformat(date) if date else None, window_days=window_days
+        )
+    except services.MonitoringError as exc:
+        services.check_failure_report(check="degradation", error=str(exc))
+        raise
     if report is None:
         return {"status": "skipped", "reason": "no production version"}
     return {"status": report.action, "report_id": report.pk, "as_of": str(report.as_of), "f1": report.f1}

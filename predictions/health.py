@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 
 from predictions.exceptions import ModelUnavailableError
@@ -30,6 +30,7 @@ def _database() -> Check:
 
 def _cache() -> Check:
     key = f"vcp:health:{uuid.uuid4().hex}"
+    cache = caches["default"]
     try:
         cache.set(key, "1", timeout=5)
         ok = cache.get(key) == "1"

@@ -41,14 +41,18 @@ PARTS = (
     ("series_eq", "Series EQ"),
     ("series_other", "Other series (BE, BZ, SME)"),
 )
-SCORERS = (("model", "Model"), ("hit_today", "Naive: hit its upper circuit today"),
-           ("momentum_top_k", "Naive: top-20 by 20-day momentum"))
+SCORERS = (
+    ("model", "Model"),
+    ("hit_today", "Naive: hit its upper circuit today"),
+    ("momentum_top_k", "Naive: top-20 by 20-day momentum"),
+)
 METRICS = ("pr_auc", "roc_auc", "f1", "precision", "recall", "precision_at_20")
 
 
 def _block(report: dict[str, Any], part: str, scorer: str) -> dict[str, Any]:
-    section = report.get(part) or {}
-    return section.get("model") if scorer == "model" else (section.get("baselines") or {}).get(scorer) or {}
+    section: dict[str, Any] = report.get(part) or {}
+    block = section.get("model") if scorer == "model" else (section.get("baselines") or {}).get(scorer)
+    return dict(block or {})
 
 
 def _fmt(value: Any) -> str:
@@ -57,8 +61,10 @@ def _fmt(value: Any) -> str:
 
 def metrics_table(outcome: TrainingOutcome, part: str) -> list[str]:
     test = outcome.result.test_metrics
-    lines = ["| Scorer | PR-AUC | ROC-AUC | F1 | Precision | Recall | Precision@20/day | Positives / rows |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| Scorer | PR-AUC | ROC-AUC | F1 | Precision | Recall | Precision@20/day | Positives / rows |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for scorer, label in SCORERS:
         block = _block(test, part, scorer)
         if not block:
@@ -69,8 +75,9 @@ def metrics_table(outcome: TrainingOutcome, part: str) -> list[str]:
     return lines
 
 
-def card(outcomes: list[TrainingOutcome], *, parquet: Path, load_seconds: float, feature_seconds: dict[str, float],
-         rows: int) -> str:
+def card(
+    outcomes: list[TrainingOutcome], *, parquet: Path, load_seconds: float, feature_seconds: dict[str, float], rows: int
+) -> str:
     first = outcomes[0]
     windows = first.result.windows
     out = [
@@ -150,14 +157,22 @@ def main() -> None:
     outcomes = []
     for algorithm in args.algorithms:
         started = time.perf_counter()
-        outcome = run_training(data, algorithm=algorithm, windows=WINDOWS,  # type: ignore[arg-type]
-                               negative_sample_rate=args.negative_sample_rate)
+        outcome = run_training(
+            data,
+            algorithm=algorithm,
+            windows=WINDOWS,  # type: ignore[arg-type]
+            negative_sample_rate=args.negative_sample_rate,
+        )
         outcomes.append(outcome)
         test = _block(outcome.result.test_metrics, "all", "model")
-        print(f"{algorithm}: {time.perf_counter() - started:.1f} s, test PR-AUC {test['pr_auc']:.3f}, "
-              f"F1 {test['f1']:.3f}; timings {outcome.timings}", flush=True)
-    args.out.write_text(card(outcomes, parquet=args.parquet, load_seconds=load_seconds,
-                             feature_seconds=data.seconds, rows=len(frame)))
+        print(
+            f"{algorithm}: {time.perf_counter() - started:.1f} s, test PR-AUC {test['pr_auc']:.3f}, "
+            f"F1 {test['f1']:.3f}; timings {outcome.timings}",
+            flush=True,
+        )
+    args.out.write_text(
+        card(outcomes, parquet=args.parquet, load_seconds=load_seconds, feature_seconds=data.seconds, rows=len(frame))
+    )
     print(f"wrote {args.out}")
 
 

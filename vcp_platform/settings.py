@@ -8,6 +8,7 @@ and ``REDIS_URL`` to PostgreSQL and Redis. See docs/configuration.md for every v
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
@@ -146,7 +147,7 @@ CELERY_TASK_DEFAULT_QUEUE = "vcp"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Django REST framework ----------------------------------------------------------------------
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "predictions.api.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -191,6 +192,8 @@ VCP_SITE_URL = env_optional_str("VCP_SITE_URL")  # links in alert messages, e.g.
 VCP_DRIFT_WINDOW_DAYS = env_int("VCP_DRIFT_WINDOW_DAYS", 1, minimum=1)
 VCP_DRIFT_ALPHA = env_float("VCP_DRIFT_ALPHA", 0.05)
 VCP_DRIFT_MIN_ROWS = env_int("VCP_DRIFT_MIN_ROWS", 200, minimum=1)
+# Features whose drift sets the status and "retrain needed" (empty: all); every feature is still reported.
+VCP_DRIFT_WATCHED_FEATURES = env_list("VCP_DRIFT_WATCHED_FEATURES", [])
 VCP_DEGRADATION_WINDOW_DAYS = env_int("VCP_DEGRADATION_WINDOW_DAYS", 20, minimum=1)
 VCP_DEGRADATION_MIN_POSITIVES = env_int("VCP_DEGRADATION_MIN_POSITIVES", 400, minimum=0)
 VCP_LOG_RETENTION_DAYS = env_int("VCP_LOG_RETENTION_DAYS", 30, minimum=1)

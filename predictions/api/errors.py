@@ -30,7 +30,7 @@ logger = logging.getLogger("vcp.api")
 class ApiError(exceptions.APIException):
     """A platform error with a stable machine-readable ``code`` and optional ``details``."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     default_code = "bad_request"
     default_detail = "The request could not be processed."
 
@@ -112,8 +112,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         code = _CODE_BY_CLASS.get(type(exc), exc.default_code if isinstance(exc.default_code, str) else "error")
         message = _message_of(exc.detail)
         details = {"fields": exc.detail} if isinstance(exc, exceptions.ValidationError) else {}
-        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-            details = {"retry_after_seconds": int(exc.wait)}
+        wait = getattr(exc, "wait", None)
+        if isinstance(exc, exceptions.Throttled) and wait is not None:
+            details = {"retry_after_seconds": int(wait)}
     response.data = error_body(code, message, details)
     return response
 

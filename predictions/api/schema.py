@@ -18,7 +18,7 @@ PREDICTION_EXAMPLE: dict[str, Any] = {
     "will_hit_upper_circuit": False,
     "threshold": 0.31,
     "model": {"name": "upper-circuit", "version": 3},
-    "source": "snapshot",
+    "served_from": "snapshot",
 }
 
 EXPLAINED_EXAMPLE: dict[str, Any] = {
@@ -112,7 +112,7 @@ BAD_QUERY = error_response(
         _error(
             "invalid_request",
             "The request has invalid fields; see details.",
-            {"fields": {"min_probability": ["Ensure this value is less than or equal to 1.0."]}},
+            {"fields": {"page_size": ["An integer from 1 to 500."]}},
         ),
     ),
 )

@@ -51,6 +51,32 @@ class FiniteFloatField(serializers.FloatField):
         return value
 
 
+SYMBOL_PATTERN = r"^[A-Za-z0-9&._-]{1,64}$"
+
+
+class SymbolField(serializers.RegexField):
+    """Letters, digits and & . _ - (every NSE symbol and BSE code); case-insensitive, no padding."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("error_messages", {"invalid": "A symbol is 1-64 letters, digits or & . _ - characters."})
+        super().__init__(SYMBOL_PATTERN, trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):  # a BSE code sent as a JSON number is a client bug, not a symbol
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only (DRF's BooleanField also takes "yes", "1", 1...)."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 class _StrictSerializer(serializers.Serializer):
     """Refuses unknown keys, so a misspelt field is an error rather than silently ignored."""
 
@@ -73,7 +99,7 @@ FeatureVectorSerializer = type(
 
 
 class PredictRequestSerializer(_StrictSerializer):
-    symbol = serializers.CharField(max_length=64, help_text="NSE ticker or BSE scrip code, e.g. RELIANCE.")
+    symbol = SymbolField(help_text="NSE ticker or BSE scrip code, e.g. RELIANCE, M&M, BAJAJ-AUTO, 500325.")
     exchange = serializers.ChoiceField(
         choices=Exchange.choices, required=False, allow_null=True, help_text="NSE or BSE; NSE first when omitted."
     )
@@ -82,14 +108,14 @@ class PredictRequestSerializer(_StrictSerializer):
         allow_null=True,
         help_text="As-of date (features use bars up to its close). Default: the instrument's latest bar date.",
     )
-    explain = serializers.BooleanField(default=False, help_text="Add the top 5 feature contributions (log-odds).")
+    explain = StrictBooleanField(default=False, help_text="Add the top 5 feature contributions (log-odds).")
     features = FeatureVectorSerializer(
         required=False, help_text="A what-if feature vector scored instead of the stored data (all 25 names)."
     )
 
 
 class BatchItemSerializer(_StrictSerializer):
-    symbol = serializers.CharField(max_length=64)
+    symbol = SymbolField()
     exchange = serializers.ChoiceField(choices=Exchange.choices, required=False, allow_null=True)
     date = serializers.DateField(required=False, allow_null=True)
 
@@ -101,7 +127,7 @@ class BatchPredictRequestSerializer(_StrictSerializer):
         max_length=settings.VCP_BATCH_PREDICT_LIMIT,
         help_text="Up to VCP_BATCH_PREDICT_LIMIT items (default 1,000); one bad item does not fail the others.",
     )
-    explain = serializers.BooleanField(default=False)
+    explain = StrictBooleanField(default=False)
 
     def validate_items(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
         limit = settings.VCP_BATCH_PREDICT_LIMIT
@@ -129,7 +155,7 @@ class PredictionResponseSerializer(serializers.Serializer):
     will_hit_upper_circuit = serializers.BooleanField(help_text="probability >= threshold.")
     threshold = serializers.FloatField()
     model = ModelRefSerializer()
-    source = serializers.ChoiceField(
+    served_from = serializers.ChoiceField(
         choices=["cache", "snapshot", "computed", "what_if"],
         help_text="Where the features came from (computed: from stored bars, with rs_rank63 missing).",
     )
@@ -166,7 +192,9 @@ class PredictionListQuerySerializer(serializers.Serializer):
     model_version = serializers.IntegerField(
         required=False, min_value=1, max_value=MAX_ID, help_text="ModelVersion id (default: production)."
     )
-    series = serializers.CharField(required=False, max_length=4, help_text="e.g. EQ, BE, SM.")
+    series = serializers.RegexField(
+        r"^[A-Za-z0-9]{1,4}$", required=False, trim_whitespace=False, help_text="e.g. EQ, BE, SM (any case)."
+    )
     will_hit = serializers.BooleanField(required=False, help_text="Only positive (true) or negative (false) decisions.")
     ordering = serializers.ChoiceField(choices=list(ORDERINGS), default="rank")
 

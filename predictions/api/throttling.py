@@ -33,6 +33,8 @@ def _increment(key: str, *, timeout: int) -> int:
 
 class TokenRateThrottle(SimpleRateThrottle):
     scope = "token"
+    num_requests: int  # set from the rate by SimpleRateThrottle.__init__
+    duration: int
     _wait_seconds: float | None = None
 
     def get_cache_key(self, request: Request, view: APIView) -> str | None:

@@ -47,7 +47,9 @@ def test_decisions_are_taken_as_given_so_each_fold_can_keep_its_threshold() -> N
 
 def test_periods_are_calendar_years_and_quarters_in_order() -> None:
     r = rows(2)
-    assert period_labels(np.array(["2020-12-31", "2021-01-01", "2021-07-15"], dtype="datetime64[D]"), freq="quarter").tolist() == [
+    assert period_labels(
+        np.array(["2020-12-31", "2021-01-01", "2021-07-15"], dtype="datetime64[D]"), freq="quarter"
+    ).tolist() == [
         "2020Q4",
         "2021Q1",
         "2021Q3",

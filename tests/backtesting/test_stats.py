@@ -152,5 +152,6 @@ def test_fold_summary_by_hand() -> None:
     assert summary.std == pytest.approx(math.sqrt(np.sum((known - 0.6125) ** 2) / 3))  # sample std
     assert summary.above_target == 2  # 0.70 and 0.65: "at or above"
     assert summary.consistency == pytest.approx(2 / 5)  # the fold without an F1 did not reach the target
-    assert summary.trend is not None and summary.trend.n_folds == 4
+    assert summary.trend is not None
+    assert summary.trend.n_folds == 4
     assert summarise_folds([0.7, 0.8], target=0.65).trend is None

@@ -7,8 +7,10 @@ import pytest
 
 from backtesting import services, tasks
 from backtesting.choices import RunStatus
+from backtesting.engine import BacktestConfig
 from backtesting.fold_training import FoldConfig
 from backtesting.models import WalkForwardRun
+from backtesting.trading import config_to_dict
 from marketdata.synthetic import SyntheticMarket
 
 pytestmark = pytest.mark.django_db
@@ -28,14 +30,20 @@ class RecordedChord:
         RecordedChord.calls.append((self.header, body))
 
 
-def test_preparing_a_walk_forward_dispatches_one_fold_task_per_fold_then_the_summary(
+@pytest.fixture
+def prepared(
     market: SyntheticMarket, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
-) -> None:
+) -> WalkForwardRun:
+    """A walk-forward prepared by its task, its chord recorded instead of sent."""
     RecordedChord.calls = []
     monkeypatch.setattr(tasks, "chord", RecordedChord)
     run = WalkForwardRun.objects.create(
         fingerprint="f" * 64,
-        config={"design": {**DESIGN.__dict__, "start": "2021-09-01"}, "fold": FoldConfig().to_dict()},
+        config={
+            "design": {**DESIGN.__dict__, "start": "2021-09-01"},
+            "fold": FoldConfig(rounds=10, valid_dates=20).to_dict(),
+            "strategy": config_to_dict(BacktestConfig()),
+        },
         algorithm="lightgbm",
         start=DESIGN.start,
         folds=3,
@@ -45,24 +53,30 @@ def test_preparing_a_walk_forward_dispatches_one_fold_task_per_fold_then_the_sum
     with django_capture_on_commit_callbacks(execute=True):
         result = tasks.walk_forward_prepare.apply(args=(run.pk,)).get()
     assert result == {"run": run.pk, "status": RunStatus.RUNNING}
+    return run
+
+
+def test_preparing_a_walk_forward_dispatches_one_fold_task_per_fold_then_the_summary(
+    prepared: WalkForwardRun,
+) -> None:
     ((header, body),) = RecordedChord.calls
     signatures = list(header.tasks)
     assert [s.task for s in signatures] == ["backtesting.tasks.walk_forward_fold"] * 3
-    assert [tuple(s.args) for s in signatures] == [(run.pk, 0), (run.pk, 1), (run.pk, 2)]  # ids only
+    assert [tuple(s.args) for s in signatures] == [(prepared.pk, 0), (prepared.pk, 1), (prepared.pk, 2)]  # ids only
     assert all(s.immutable for s in signatures)
-    assert (body.task, tuple(body.args)) == ("backtesting.tasks.walk_forward_finish", (run.pk,))
-    assert run.fold_rows.filter(status=RunStatus.PENDING).count() == 3
-    run.refresh_from_db()
-    assert len(run.features_key) == 64
+    assert (body.task, tuple(body.args)) == ("backtesting.tasks.walk_forward_finish", (prepared.pk,))
+    assert prepared.fold_rows.filter(status=RunStatus.PENDING).count() == 3
+    prepared.refresh_from_db()
+    assert len(prepared.features_key) == 64
 
 
-def test_fold_and_finish_tasks_take_ids_and_record_their_work(
-    market: SyntheticMarket, eager_celery: None, django_capture_on_commit_callbacks: Any
-) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
-        run = services.walk_forward_create(design=DESIGN, fold_config=FoldConfig(rounds=10, valid_dates=20))
-    # Run fold 0 again on its own, as a worker would.
-    result = tasks.walk_forward_fold.apply(args=(run.pk, 0)).get()
-    assert result == {"run": run.pk, "fold": 0, "status": RunStatus.SUCCEEDED}
-    assert tasks.walk_forward_finish.apply(args=(run.pk,)).get()["status"] == RunStatus.SUCCEEDED
-    assert run.fold_rows.count() == 3
+@pytest.mark.slow
+def test_fold_tasks_run_in_any_order_and_the_finish_task_pools_them(prepared: WalkForwardRun) -> None:
+    # As on several workers: the folds finish in any order, then the chord callback runs.
+    for index in (2, 0, 1):
+        result = tasks.walk_forward_fold.apply(args=(prepared.pk, index)).get()
+        assert result == {"run": prepared.pk, "fold": index, "status": RunStatus.SUCCEEDED}
+    assert tasks.walk_forward_finish.apply(args=(prepared.pk,)).get()["status"] == RunStatus.SUCCEEDED
+    prepared.refresh_from_db()
+    assert prepared.summary["folds_succeeded"] == 3
+    assert prepared.backtest.status == RunStatus.SUCCEEDED

@@ -72,7 +72,9 @@ def test_deflated_sharpe_counts_every_recorded_trial() -> None:
     many = deflate(outcome, trial_sharpes=trials)
     assert many.n_trials == 5  # a trial without a finite Sharpe still counts
     variance = float(np.var([outcome.risk.sharpe, 0.5, -0.3, 1.8], ddof=1)) / 252
-    assert many.expected_max_sharpe == pytest.approx(risk.expected_max_sharpe(n_trials=5, trial_sharpe_variance=variance))
+    assert many.expected_max_sharpe == pytest.approx(
+        risk.expected_max_sharpe(n_trials=5, trial_sharpe_variance=variance)
+    )
     assert many.dsr < alone.dsr
 
 

@@ -19,7 +19,9 @@ CHANGELIST = "admin:modelregistry_modelversion_changelist"
 def _staff(username: str, *, can_promote: bool) -> Client:
     user = User.objects.create_user(username=username, password="pw-12345-xyz", is_staff=True)
     codenames = ["view_modelversion", "view_promotionevent"] + (["promote_modelversion"] if can_promote else [])
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="modelregistry", codename__in=codenames))
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="modelregistry", codename__in=codenames)
+    )
     client = Client()
     client.force_login(user)
     return client
@@ -51,7 +53,9 @@ def test_promote_promote_rollback_through_admin_keeps_one_production_and_three_a
     assert _production_versions() == [1]
     events = PromotionEvent.objects.exclude(action=PromotionAction.REGISTER).order_by("id")
     assert [(e.action, e.model_version.version, e.actor) for e in events] == [
-        ("promote", 1, "quant"), ("promote", 2, "quant"), ("rollback", 1, "quant"),
+        ("promote", 1, "quant"),
+        ("promote", 2, "quant"),
+        ("rollback", 1, "quant"),
     ]
     assert events[2].reason == "live F1 fell"
 
@@ -69,8 +73,9 @@ def test_tampered_artifact_cannot_be_promoted_from_admin() -> None:
     client = _staff("quant", can_promote=True)
     a = register_version()
     (Path(a.artifact_uri) / "model.ubj").write_bytes(b"not the model")
-    response = client.post(reverse("admin:modelregistry_modelversion_promote", args=[a.pk]),
-                           {"reason": "try"}, follow=True)
+    response = client.post(
+        reverse("admin:modelregistry_modelversion_promote", args=[a.pk]), {"reason": "try"}, follow=True
+    )
     assert b"cannot be used" in response.content
     assert _production_versions() == []
 
@@ -118,6 +123,7 @@ def test_archive_from_admin_and_history_is_read_only() -> None:
 def test_selecting_two_versions_for_promotion_asks_for_one() -> None:
     client = _staff("quant", can_promote=True)
     a, b = register_version(), register_version(seed=1)
-    response = client.post(reverse(CHANGELIST), {"action": "promote_selected", "_selected_action": [a.pk, b.pk]},
-                           follow=True)
+    response = client.post(
+        reverse(CHANGELIST), {"action": "promote_selected", "_selected_action": [a.pk, b.pk]}, follow=True
+    )
     assert b"exactly one" in response.content

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _production(name: str = "upper-circuit") -> list[int]:
-    return list(ModelVersion.objects.filter(name=name, status=VersionStatus.PRODUCTION).values_list("version", flat=True))
+    return list(
+        ModelVersion.objects.filter(name=name, status=VersionStatus.PRODUCTION).values_list("version", flat=True)
+    )
 
 
 def test_register_numbers_versions_per_name_and_audits() -> None:

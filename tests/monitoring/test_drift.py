@@ -296,3 +296,26 @@ def test_report_rejects_a_different_number_of_columns() -> None:
     reference = reference_from_training(_training(rows=100), NAMES)
     with pytest.raises(ValueError, match="columns"):
         drift_report(reference, np.zeros((5, 2)))
+
+
+def test_watched_features_set_the_overall_status_alone() -> None:
+    reference = reference_from_training(_training(), NAMES)
+    current = _training(rows=2_000, seed=8)
+    current[:, 0] += 3.0  # ret_1d drifts badly
+    everything = drift_report(reference, current)
+    others = drift_report(reference, current, watched=["uc_count_20", "price"])
+    assert everything.status is DriftStatus.ALERT
+    assert others.status is DriftStatus.OK
+    assert others.drifted_features == ("ret_1d",)  # still reported
+    assert others.features == everything.features
+    assert not others.retrain_needed
+    assert DriftResult.from_dict(json.loads(json.dumps(others.to_dict()))) == others
+    with pytest.raises(ValueError, match="not in the reference"):
+        drift_report(reference, current, watched=["nope"])
+
+
+def test_reports_stored_before_watched_existed_still_load() -> None:
+    result = drift_report(reference_from_training(_training(rows=2_000), NAMES), _training(rows=500, seed=1))
+    stored = result.to_dict()
+    del stored["watched"]
+    assert DriftResult.from_dict(stored) == result

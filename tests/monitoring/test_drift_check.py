@@ -164,3 +164,27 @@ def test_check_drift_command_without_a_production_model(db: None) -> None:
     out = StringIO()
     call_command("check_drift", stdout=out)
     assert "nothing to check" in out.getvalue()
+
+
+def test_watched_features_decide_the_status_and_the_rest_is_still_reported(
+    snapshots: Callable[..., list[dt.date]], settings: Any, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    settings.VCP_DRIFT_WATCHED_FEATURES = [FEATURE_NAMES[1], FEATURE_NAMES[2]]
+    snapshots(current_features(300, 1.0))  # only feature 0 drifts
+    with django_capture_on_commit_callbacks(execute=True):
+        report = services.drift_check(window_days=3)
+    assert report is not None
+    assert report.status == DriftStatus.OK
+    assert not report.retrain_needed
+    assert report.drifted_features == [FEATURE_NAMES[0]]
+    assert report.drift_result().watched == (FEATURE_NAMES[1], FEATURE_NAMES[2])
+    assert Alert.objects.count() == 0
+
+
+def test_a_watched_feature_the_model_lacks_is_a_clear_error(
+    snapshots: Callable[..., list[dt.date]], settings: Any
+) -> None:
+    settings.VCP_DRIFT_WATCHED_FEATURES = ["no_such_feature"]
+    snapshots(current_features(300, 0.0))
+    with pytest.raises(services.MonitoringError, match="VCP_DRIFT_WATCHED_FEATURES"):
+        services.drift_check(window_days=3)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from marketdata.models import Instrument
@@ -126,3 +127,51 @@ def test_a_failing_state_source_keeps_metrics_up(client: Any, db: None) -> None:
     finally:
         metrics.state_source_register(load=platform_state_for_scrape)
     assert _get(samples, "vcp_state_refresh_errors_total") == before + 1
+
+
+def test_the_cached_after_middleware_counts_every_request(client: Any, settings: Any, db: None) -> None:
+    assert "vcp_platform.middleware.PrometheusAfterMiddleware" in settings.MIDDLEWARE
+    by_status = {"status": "302", "view": "staff:dashboard", "method": "GET"}
+    latency = {"view": "staff:dashboard", "method": "GET"}
+
+    def counts() -> tuple[float, float]:
+        return (
+            REGISTRY.get_sample_value("django_http_responses_total_by_status_view_method_total", by_status) or 0.0,
+            REGISTRY.get_sample_value("django_http_requests_latency_seconds_by_view_method_count", latency) or 0.0,
+        )
+
+    before = counts()
+    for _ in range(3):
+        assert client.get("/staff/").status_code == 302  # anonymous: redirected to the login
+    after = counts()
+    assert (after[0] - before[0], after[1] - before[1]) == (3.0, 3.0)
+    # The latency histogram uses PROMETHEUS_LATENCY_BUCKETS: a 1 ms bucket exists.
+    assert (
+        REGISTRY.get_sample_value(
+            "django_http_requests_latency_seconds_by_view_method_bucket", {**latency, "le": "0.001"}
+        )
+        is not None
+    )
+
+
+def test_a_degradation_decision_is_exported_only_for_the_latest_check_day(
+    client: Any,
+    fresh_state: None,
+    two_versions: tuple[ModelVersion, ModelVersion],
+    seed_window: Callable[..., SeededWindow],
+    settings: Any,
+) -> None:
+    settings.VCP_ALERT_EMAILS = []
+    v1, v2 = two_versions
+    window = seed_window(v2, tp=40, fp=60, fn=60)
+    services.degradation_check(as_of=window.sessions[-2], min_positives=50)  # rolls v2 back
+    samples = _scrape(client)
+    assert _get(samples, "vcp_model_degradation_action", model_version=v2.label) == 2.0
+
+    metrics.state_source_register(load=platform_state_for_scrape)
+    services.degradation_check(as_of=window.sessions[-1], min_positives=50)  # the next evening judges v1
+    samples = _scrape(client)
+    assert ("vcp_model_degradation_action", frozenset({"model_version": v2.label}.items())) not in samples
+    assert _get(samples, "vcp_model_degradation_action", model_version=v1.label) == 0.0
+    assert _get(samples, "vcp_model_realised_f1", model_version=v2.label) == pytest.approx(0.4, abs=0.02)
+    assert _get(samples, "vcp_production_model_info", version=v1.label) == 1.0

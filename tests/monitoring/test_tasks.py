@@ -12,7 +12,9 @@ from django.core.management import CommandError, call_command
 
 from modelregistry.models import ModelVersion
 from monitoring import tasks
-from monitoring.models import PerformanceReport
+from monitoring.choices import AlertKind
+from monitoring.models import Alert, PerformanceReport
+from monitoring.services import MonitoringError
 from tests.monitoring.conftest import SeededWindow
 from vcp_platform.celery import BEAT_SCHEDULE
 
@@ -87,3 +89,17 @@ def test_check_degradation_command_errors_are_command_errors() -> None:
 def test_check_degradation_command_without_bars(two_versions: tuple[ModelVersion, ModelVersion]) -> None:
     with pytest.raises(CommandError, match="ingest bhavcopy"):
         call_command("check_degradation", "--date", "2024-01-25")
+
+
+def test_a_check_that_cannot_run_fails_the_task_and_raises_one_alert(
+    two_versions: tuple[ModelVersion, ModelVersion], django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    # A production version but no bars at all: the check cannot run.
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(2):
+            with pytest.raises(MonitoringError, match="no bars stored"):
+                tasks.check_degradation.apply(kwargs={"date": "2024-01-25"}, throw=True)
+    alert = Alert.objects.get()
+    assert alert.kind == AlertKind.CHECK_FAILED
+    assert alert.message.startswith("check_degradation could not run: no bars stored")
+    assert alert.occurrences == 2

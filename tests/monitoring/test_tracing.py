@@ -1,5 +1,6 @@
 """The trace id: X-Request-ID in and out, in the request's log lines, and in the log lines of the
-Celery task the request started (eagerly in-process, and through Redis to a real worker process)."""
+Celery task the request started (eagerly in-process, and through Redis to a real worker process,
+whose own metrics port then counts the task)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import io
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 from django.urls import reverse
+from prometheus_client.parser import text_string_to_metric_families
 
 from vcp_platform.logging import TraceIdFilter, build_logging_config
 from vcp_platform.tracing import get_trace_id
@@ -82,7 +86,13 @@ def test_request_and_eager_task_log_lines_share_the_request_id(
     assert get_trace_id() is None
 
 
-def _worker_env(tmp_path: Path) -> dict[str, str]:
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _worker_env(tmp_path: Path, metrics_port: int) -> dict[str, str]:
     db = connection.settings_dict
     database_url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
@@ -99,9 +109,27 @@ def _worker_env(tmp_path: Path) -> dict[str, str]:
             "VCP_DATA_DIR": str(tmp_path),
             "VCP_LOG_DIR": str(tmp_path / "logs"),
             "PYTHONPATH": str(ROOT),
+            "VCP_CELERY_METRICS_PORT": str(metrics_port),
         }
     )
     return env
+
+
+def _task_successes(port: int) -> float | None:
+    """vcp_celery_tasks_total for check_drift successes on the worker's own metrics port."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            text = response.read().decode()
+    except OSError:
+        return None
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "vcp_celery_tasks_total" and sample.labels == {
+                "task": "monitoring.tasks.check_drift",
+                "state": "success",
+            }:
+                return sample.value
+    return None
 
 
 def _read_lines(path: Path) -> list[dict[str, Any]]:
@@ -113,7 +141,7 @@ def _read_lines(path: Path) -> list[dict[str, Any]]:
 @pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_request_id_reaches_the_log_lines_of_a_real_celery_worker(
+def test_request_id_reaches_the_log_lines_of_a_real_celery_worker_and_its_metrics_count_the_task(
     admin_client: Any, tmp_path: Path, json_log: Callable[[], list[dict[str, Any]]]
 ) -> None:
     if django_settings.CELERY_TASK_ALWAYS_EAGER or not django_settings.CELERY_BROKER_URL:
@@ -123,6 +151,8 @@ def test_request_id_reaches_the_log_lines_of_a_real_celery_worker(
     from vcp_platform.celery import app
 
     app.control.purge()  # messages left by an interrupted run would reach this worker first
+    metrics_port = _free_port()
+    stderr = (tmp_path / "worker.stderr").open("wb")
     worker = subprocess.Popen(
         [
             sys.executable,
@@ -143,9 +173,9 @@ def test_request_id_reaches_the_log_lines_of_a_real_celery_worker(
             f"trace-test-{os.getpid()}@%h",
         ],
         cwd=ROOT,
-        env=_worker_env(tmp_path),
+        env=_worker_env(tmp_path, metrics_port),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
     )
     log_file = tmp_path / "logs" / "vcp.log"
     try:
@@ -161,14 +191,19 @@ def test_request_id_reaches_the_log_lines_of_a_real_celery_worker(
             if any(line["message"].startswith("no production version") for line in task_lines):
                 break
             time.sleep(0.5)
-        assert worker.poll() is None, (
-            f"the worker exited: {worker.stderr.read().decode()[-2000:] if worker.stderr else ''}"
-        )
+        assert worker.poll() is None, f"the worker exited: {(tmp_path / 'worker.stderr').read_text()[-2000:]}"
         assert task_lines, f"no task log lines in {log_file}"
         assert {line["trace_id"] for line in task_lines} == {"trace-worker-7"}
         assert {"check_drift started", "no production version: nothing to monitor"} <= {
             line["message"] for line in task_lines
         }
+
+        # The worker serves its own registry (VCP_CELERY_METRICS_PORT) and counted the task there.
+        successes = None
+        while time.monotonic() < deadline and successes != 1.0:
+            successes = _task_successes(metrics_port)
+            time.sleep(0.2)
+        assert successes == 1.0
     finally:
         worker.terminate()
         try:
@@ -176,3 +211,4 @@ def test_request_id_reaches_the_log_lines_of_a_real_celery_worker(
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait(timeout=10)
+        stderr.close()

@@ -75,7 +75,7 @@ def load_market(*, stocks: int, days: int = MARKET_DAYS, seed: int = 11) -> Mark
 
 @pytest.fixture
 def market(db: None) -> Market:
-    return load_market(stocks=40)
+    return load_market(stocks=24)
 
 
 def promote(version: ModelVersion) -> ModelVersion:

@@ -72,3 +72,15 @@ def test_unknown_api_urls_and_wrong_methods_use_the_error_shape(client_api: APIC
     assert wrong.status_code == 405
     assert wrong.json()["error"]["code"] == "method_not_allowed"
     assert APIClient().get("/api/docs").status_code == 301  # the docs pages still redirect to their slash
+
+
+def test_a_cache_outage_does_not_block_requests_at_the_throttle(
+    production: ModelVersion, client_api: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from predictions.api import throttling
+
+    def down(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(throttling.cache, "incr", down)
+    assert client_api.get("/api/v1/models").status_code == 200

@@ -67,7 +67,7 @@ def test_predict_serves_the_batch_snapshot_for_the_latest_date_by_default(
     assert body["probability"] == pytest.approx(batch.probability, abs=1e-5)  # ONNX vs native: parity-gated
     assert body["will_hit_upper_circuit"] is (body["probability"] >= body["threshold"])
     assert body["model"] == {"name": production.name, "version": production.version}
-    assert body["source"] in {"cache", "snapshot"}  # the batch warmed the shared cache
+    assert body["served_from"] in {"cache", "snapshot"}  # the batch warmed the shared cache
     assert "explanation" not in body
 
 
@@ -77,8 +77,8 @@ def test_a_repeated_prediction_comes_from_the_cache(
     symbol = symbol_with_bar(market.dates[-2])
     first = _post(client_api, PREDICT, {"symbol": symbol, "date": market.dates[-2].isoformat()})[1]
     second = _post(client_api, PREDICT, {"symbol": symbol, "date": market.dates[-2].isoformat()})[1]
-    assert first["source"] == "computed"
-    assert second["source"] == "cache"
+    assert first["served_from"] == "computed"
+    assert second["served_from"] == "cache"
     assert second["probability"] == first["probability"]
 
 
@@ -91,7 +91,7 @@ def test_a_date_without_a_snapshot_is_computed_from_bars_and_stored(
     status, body = _post(client_api, PREDICT, {"symbol": symbol, "date": day.isoformat()})
 
     assert status == 200
-    assert body["source"] == "computed"
+    assert body["served_from"] == "computed"
     snapshot = FeatureSnapshot.objects.get(instrument__symbol=symbol, date=day)
     assert snapshot.source == SnapshotSource.ON_DEMAND
     assert snapshot.values[spec.FEATURE_INDEX["rs_rank63"]] is None
@@ -140,7 +140,7 @@ def test_a_what_if_vector_is_scored_as_given(market: Market, production: ModelVe
     low = _post(client_api, PREDICT, {"symbol": symbol, "features": _what_if(close_sma50=-3.0)})
     high = _post(client_api, PREDICT, {"symbol": symbol, "features": _what_if(close_sma50=3.0)})
     assert low[0] == high[0] == 200
-    assert low[1]["source"] == "what_if"
+    assert low[1]["served_from"] == "what_if"
     assert low[1]["date"] is None
     # The factory's tiny model learned its signal from the first feature (close_sma50).
     assert high[1]["probability"] > low[1]["probability"]
@@ -225,7 +225,7 @@ def test_a_promotion_switches_versions_without_serving_a_stale_cached_answer(
     after = _post(client_api, PREDICT, {"symbol": symbol})[1]
     assert before["model"]["version"] == production.version
     assert after["model"]["version"] == newer.version
-    assert after["source"] != "cache"
+    assert after["served_from"] != "cache"
 
 
 def test_every_served_prediction_leaves_an_audit_record(
@@ -284,3 +284,44 @@ def test_batch_predict_of_a_thousand_symbols_answers_each(
     status, body = _post(client_api, BATCH, {"items": items})
     assert status == 200
     assert (body["succeeded"], body["failed"]) == (500, 500)
+
+
+def test_the_service_refuses_an_invalid_what_if_vector_itself(production: ModelVersion) -> None:
+    from predictions.exceptions import InvalidFeaturesError
+    from predictions.serving import predict_one
+
+    features: dict[str, float] = _what_if(return_1d=float("nan"), made_up=1.0)
+    del features["log_close"]
+    with pytest.raises(InvalidFeaturesError) as caught:
+        predict_one(symbol="ANY", features=features)
+    assert set(caught.value.details["fields"]) == {"return_1d", "made_up", "log_close"}
+
+
+def test_served_and_failed_predictions_are_counted_for_the_dashboards(
+    market: Market, production: ModelVersion, client_api: APIClient
+) -> None:
+    from monitoring import metrics
+
+    # Collect the two metrics alone: the whole registry also runs monitoring's database-reading collector.
+    def sample(metric: object, name: str, labels: dict[str, str]) -> float:
+        for family in metric.collect():  # type: ignore[attr-defined]
+            for s in family.samples:
+                if s.name == name and s.labels == labels:
+                    return float(s.value)
+        return 0.0
+
+    def count(outcome: str, version: str) -> float:
+        labels = {"model_version": version, "outcome": outcome}
+        return sample(metrics.PREDICTIONS, "vcp_predictions_total", labels)
+
+    def latency_count() -> float:
+        return sample(metrics.PREDICTION_LATENCY, "vcp_prediction_latency_seconds_count", {"endpoint": "batch_predict"})
+
+    label = f"{production.name} v{production.version}"
+    served = count("positive", label) + count("negative", label)
+    errors, timed = count("error", "none"), latency_count()
+    items = [{"symbol": symbol_with_bar(market.last)}, {"symbol": "NOSUCH"}]
+    assert _post(client_api, BATCH, {"items": items})[0] == 200
+    assert count("positive", label) + count("negative", label) == served + 1
+    assert count("error", "none") == errors + 1
+    assert latency_count() == timed + 2

@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from modelregistry.models import ModelVersion
 from predictions import services
+from predictions.cache import cache_stats
 from tests.factories import register_version
 from tests.predictions.conftest import Market, symbol_with_bar
 
@@ -19,6 +20,7 @@ def test_ready_reports_each_dependency_and_the_cache_counts(
 ) -> None:
     services.score_universe(date=market.last, inline=True)
     symbol = symbol_with_bar(market.last)
+    before = cache_stats()
     for _ in range(3):
         client_api.post("/api/v1/predict", {"symbol": symbol}, format="json")
     body = APIClient().get(READY).json()
@@ -29,9 +31,13 @@ def test_ready_reports_each_dependency_and_the_cache_counts(
         "model": True,
     }
     assert f"v{production.version}" in body["checks"]["model"]["detail"]
-    local = body["cache"]["local"]["prediction"]
-    assert (local["hits"], local["misses"]) == (2, 1)
-    assert body["cache"]["redis"]["prediction"] == {"hits": 1, "misses": 0}  # warmed by the batch
+    # Counts are this process's since it started: compare with the counts before the three calls.
+    delta = {
+        tier: {k: body["cache"][tier]["prediction"][k] - before[tier]["prediction"][k] for k in ("hits", "misses")}
+        for tier in ("local", "redis")
+    }
+    assert delta["local"] == {"hits": 2, "misses": 1}
+    assert delta["redis"] == {"hits": 1, "misses": 0}  # the batch warmed the shared tier
 
 
 def test_not_ready_without_a_production_model_is_503_with_reasons() -> None:
@@ -63,3 +69,17 @@ def test_a_tampered_model_makes_predict_503_not_500(
     response = client_api.post("/api/v1/predict", {"symbol": symbol_with_bar(market.last)}, format="json")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "model_unavailable"
+
+
+def test_not_ready_when_the_cache_is_down(production: ModelVersion, monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.core.cache import caches
+
+    def down(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(caches["default"], "set", down)
+    response = APIClient().get(READY)
+    assert response.status_code == 503
+    checks = response.json()["error"]["details"]["checks"]
+    assert checks["cache"] == {"ok": False, "detail": "cache unreachable: ConnectionError: redis is down"}
+    assert checks["database"]["ok"] is True

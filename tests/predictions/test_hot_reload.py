@@ -24,7 +24,7 @@ from tests.factories import register_version
 from tests.predictions.conftest import load_market, promote, symbol_with_bar
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,6 @@ def wsgi_app(db: None) -> Iterator[Any]:
         request_finished.connect(close_old_connections)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_no_generated_request_gets_a_server_error_or_breaks_the_schema(
     wsgi_app: Any, market: Market, production: ModelVersion, django_user_model: Any, mode: GenerationMode

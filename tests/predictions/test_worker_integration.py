@@ -25,7 +25,7 @@ from tests.predictions.conftest import load_market, promote
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKER_DB = 9
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def _database_url() -> str:

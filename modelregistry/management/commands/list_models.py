@@ -23,8 +23,10 @@ class Command(BaseCommand):
         qs = ModelVersion.objects.all().order_by("name", "version")
         if options.get("name"):
             qs = qs.filter(name=options["name"])
-        header = f"{'id':>4}  {'name':<16} {'ver':>4}  {'algorithm':<9} {'status':<10} {'F1':>6} {'PR-AUC':>6} " \
-                 f"{'base':>6}  training window"
+        header = (
+            f"{'id':>4}  {'name':<16} {'ver':>4}  {'algorithm':<9} {'status':<10} {'F1':>6} {'PR-AUC':>6} "
+            f"{'base':>6}  training window"
+        )
         self.stdout.write(header)
         for v in qs:
             self.stdout.write(

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from marketdata.selectors import trading_date_range
 from modelregistry import services
 from modelregistry.choices import DEFAULT_MODEL_NAME
 from modelregistry.models import ModelVersion
@@ -54,17 +55,25 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--algorithm", choices=["xgboost", "lightgbm"], required=True)
-        parser.add_argument("--start", type=_date, required=True, help="First training date (YYYY-MM-DD).")
-        parser.add_argument("--end", type=_date, required=True, help="Last date of the test period.")
-        parser.add_argument("--horizon", type=int, default=1, choices=range(1, 6),
-                            help="Label horizon in trading days (1-5).")
-        parser.add_argument("--universe", default="all",
-                            help="all (default), NSE or BSE, and/or series codes, e.g. 'EQ' or 'BE,SM'.")
+        parser.add_argument(
+            "--start", type=_date, help="First training date, YYYY-MM-DD (default: the first stored bar)."
+        )
+        parser.add_argument("--end", type=_date, help="Last date of the test period (default: the latest stored bar).")
+        parser.add_argument(
+            "--horizon", type=int, default=1, choices=range(1, 6), help="Label horizon in trading days (1-5)."
+        )
+        parser.add_argument(
+            "--universe", default="all", help="all (default), NSE or BSE, and/or series codes, e.g. 'EQ' or 'BE,SM'."
+        )
         parser.add_argument("--train-end", type=_date, help="Last training date (default: 65%% of the range).")
         parser.add_argument("--valid-end", type=_date, help="Last validation date (default: 80%% of the range).")
         parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument("--negative-sample-rate", type=float, default=0.3,
-                            help="Share of training negatives kept (positives are always kept).")
+        parser.add_argument(
+            "--negative-sample-rate",
+            type=float,
+            default=0.3,
+            help="Share of training negatives kept (positives are always kept).",
+        )
         parser.add_argument("--rounds", type=int, default=300, help="Maximum boosting rounds (early-stopped).")
         parser.add_argument("--name", default=DEFAULT_MODEL_NAME)
         parser.add_argument("--no-progress", action="store_true")
@@ -74,6 +83,13 @@ class Command(BaseCommand):
             raise CommandError("Give both --train-end and --valid-end, or neither.")
         if not 0 < options["negative_sample_rate"] <= 1:
             raise CommandError("--negative-sample-rate must be in (0, 1].")
+        start, end = options["start"], options["end"]
+        if start is None or end is None:
+            first, last = trading_date_range()
+            if first is None or last is None:
+                raise CommandError("No bars stored: ingest bhavcopy files or run generate_market first.")
+            start, end = start or first, end or last
+        options["start"], options["end"] = start, end
         progress = _Progress(self, enabled=not options["no_progress"])
         self.stdout.write(f"Training {options['algorithm']} on {options['start']}..{options['end']}")
         try:
@@ -97,16 +113,28 @@ class Command(BaseCommand):
         self._report(version)
 
     def _report(self, version: ModelVersion) -> None:
-        self.stdout.write(self.style.SUCCESS(
-            f"Registered {version.label} (id {version.pk}, candidate); test period ends {version.test_end}."
-        ))
-        rows = [("model", "model"), ("'hit today' baseline", "hit_today"), ("top-k momentum baseline", "momentum_top_k")]
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Registered {version.label} (id {version.pk}, candidate); test period ends {version.test_end}."
+            )
+        )
+        rows = [
+            ("model", "model"),
+            ("'hit today' baseline", "hit_today"),
+            ("top-k momentum baseline", "momentum_top_k"),
+        ]
         for part, title in (("all", "all stock-days"), ("new_circuits", "new circuits only")):
             self.stdout.write(f"  Test metrics, {title}:")
-            self.stdout.write(f"    {'scorer':<26} {'F1':>6} {'prec':>6} {'recall':>6} {'PR-AUC':>7} {'ROC-AUC':>7} {'P@k':>6}")
+            self.stdout.write(
+                f"    {'scorer':<26} {'F1':>6} {'prec':>6} {'recall':>6} {'PR-AUC':>7} {'ROC-AUC':>7} {'P@k':>6}"
+            )
             for label, scorer in rows:
-                values = [version.metric(k, part=part, scorer=scorer)
-                          for k in ("f1", "precision", "recall", "pr_auc", "roc_auc", "precision_at_k")]
+                values = [
+                    version.metric(k, part=part, scorer=scorer)
+                    for k in ("f1", "precision", "recall", "pr_auc", "roc_auc", "precision_at_k")
+                ]
                 cells = " ".join(f"{'-' if v is None else f'{v:.3f}':>6}" for v in values)
                 self.stdout.write(f"    {label:<26} {cells}")
-        self.stdout.write(f"Promote it with: python manage.py promote_model --model-version {version.pk} --reason '...'")
+        self.stdout.write(
+            f"Promote it with: python manage.py promote_model --model-version {version.pk} --reason '...'"
+        )

@@ -1,0 +1,46 @@
+"""Page-number pagination that refuses a malformed ``page`` or ``page_size`` instead of ignoring it.
+
+DRF falls back to page 1 and the default size on a bad value, so a client's typo silently returns
+the wrong page; here it is a 400 naming the parameter. A page past the end stays DRF's 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+
+class StrictPageNumberPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+    def _positive(self, request: Request, name: str, upper: int | None = None) -> int | None:
+        raw = request.query_params.get(name)
+        if raw is None:
+            return None
+        if not raw.isdigit() or int(raw) < 1 or (upper is not None and int(raw) > upper):
+            bound = f"from 1 to {upper}" if upper is not None else "of at least 1"
+            raise ValidationError({name: [f"An integer {bound}."]})
+        return int(raw)
+
+    def get_page_size(self, request: Request) -> int:
+        size = self._positive(request, self.page_size_query_param, self.max_page_size)
+        return self.page_size if size is None else size
+
+    def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: APIView | None = None) -> Any:
+        self._positive(request, self.page_query_param)
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["maximum"] = self.max_page_size
+        return parameters

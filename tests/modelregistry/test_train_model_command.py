@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import datetime as dt
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import transaction
+
+from features import spec
+from marketdata.services import bars_upsert
+from marketdata.synthetic import generate_market
+from modelregistry import artifacts
+from modelregistry.choices import VersionStatus
+from modelregistry.models import ModelVersion
+from modelregistry.services import Universe
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def market() -> tuple[dt.date, dt.date]:
+    synthetic = generate_market(stocks=80, days=420, seed=3, end=dt.date(2024, 6, 28))
+    with transaction.atomic():
+        bars_upsert(frame=synthetic.bars, exchange="NSE")
+    dates = sorted(synthetic.bars["date"].unique())
+    return dates[0].date(), dates[-1].date()
+
+
+def test_train_model_registers_a_candidate_with_metrics_artifacts_and_reference(
+    market: tuple[dt.date, dt.date], settings: object
+) -> None:
+    first, last = market
+    out = StringIO()
+    call_command(
+        "train_model",
+        "--algorithm",
+        "lightgbm",
+        "--start",
+        str(first),
+        "--end",
+        str(last),
+        "--rounds",
+        "40",
+        "--no-progress",
+        stdout=out,
+    )
+    version = ModelVersion.objects.get()
+    assert version.status == VersionStatus.CANDIDATE and version.algorithm == "lightgbm"
+    assert version.feature_names == list(spec.FEATURE_NAMES)
+    assert version.feature_set_hash == spec.FEATURE_SET_HASH
+    assert version.train_start < version.train_end < version.valid_end <= version.test_end == last
+    assert 0 < version.threshold < 1
+    for scorer in ("model", "hit_today", "momentum_top_k"):
+        assert version.metric("pr_auc", scorer=scorer) is not None
+    assert version.metric("pr_auc", part="new_circuits") is not None
+    from monitoring.drift import FeatureReference
+
+    reference = FeatureReference.from_dict(version.reference)
+    assert reference.names == spec.FEATURE_NAMES and reference.rows > 1000
+    assert version.training_config["onnx_parity"]["decision_flips"] == 0
+    loaded = artifacts.load(settings.VCP_ARTIFACT_ROOT, name=version.name, version=str(version.version))  # type: ignore[attr-defined]
+    assert loaded.manifest.files == version.checksums
+    text = out.getvalue()
+    assert "Registered upper-circuit v1" in text and "'hit today' baseline" in text and "new circuits only" in text
+
+
+def test_train_model_then_promote_best_picks_the_higher_pr_auc(market: tuple[dt.date, dt.date]) -> None:
+    first, last = market
+    for algorithm in ("lightgbm", "xgboost"):
+        call_command(
+            "train_model",
+            "--algorithm",
+            algorithm,
+            "--start",
+            str(first),
+            "--end",
+            str(last),
+            "--rounds",
+            "30",
+            "--no-progress",
+            stdout=StringIO(),
+        )
+    best = max(ModelVersion.objects.all(), key=lambda v: v.metric("pr_auc") or 0)
+    call_command("promote_model", "--best", "--reason", "demo", stdout=StringIO())
+    assert ModelVersion.objects.get(status=VersionStatus.PRODUCTION).pk == best.pk
+
+
+def test_train_model_explains_bad_input(market: tuple[dt.date, dt.date]) -> None:
+    first, last = market
+    with pytest.raises(CommandError, match="before"):
+        call_command("train_model", "--algorithm", "xgboost", "--start", str(last), "--end", str(first))
+    with pytest.raises(CommandError, match="both --train-end and --valid-end"):
+        call_command(
+            "train_model",
+            "--algorithm",
+            "xgboost",
+            "--start",
+            str(first),
+            "--end",
+            str(last),
+            "--train-end",
+            str(first),
+        )
+    with pytest.raises(CommandError, match="YYYY-MM-DD"):
+        call_command("train_model", "--algorithm", "xgboost", "--start", "yesterday", "--end", str(last))
+    with pytest.raises(CommandError, match="No bars"):
+        call_command("train_model", "--algorithm", "xgboost", "--start", "1999-01-01", "--end", "1999-06-01")
+    with pytest.raises(CommandError, match="universe"):
+        call_command(
+            "train_model", "--algorithm", "xgboost", "--start", str(first), "--end", str(last), "--universe", "NSE,BSE"
+        )
+    assert not ModelVersion.objects.exists()
+
+
+def test_universe_parsing() -> None:
+    assert str(Universe.parse("all")) == "all"
+    assert Universe.parse("nse, eq").exchange == "NSE"
+    assert Universe.parse("EQ,BE").series == ("EQ", "BE")
+    with pytest.raises(Exception, match="invalid entries"):
+        Universe.parse("EQ,not-a-series")
