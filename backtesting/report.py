@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from backtesting import selectors
 from backtesting.jsonify import jsonable
-from backtesting.models import BacktestRun, WalkForwardFold, WalkForwardRun
+from backtesting.models import BacktestRun, ComparisonRun, WalkForwardFold, WalkForwardRun
 
 PLOT_CONFIG = {"responsive": True, "displaylogo": False}
 _LAYOUT: dict[str, Any] = {
@@ -240,7 +240,8 @@ def report_json(run: BacktestRun) -> dict[str, Any]:
             "risk": run.risk,
             "series": run.series,
             "trades": run.trades,
-            "feature_importance": run.feature_importance,
+            # jsonb keeps no key order: highest share first again.
+            "feature_importance": dict(sorted((run.feature_importance or {}).items(), key=lambda kv: -kv[1])),
             "walk_forward": (
                 {
                     "id": wf.pk,
@@ -273,3 +274,34 @@ def report_json(run: BacktestRun) -> dict[str, Any]:
             ),
         }
     )
+
+
+# Rows of a comparison's side-by-side table: (part, scorer, metric, label).
+COMPARED: tuple[tuple[str, str, str, str], ...] = (
+    ("all", "model", "f1", "F1"),
+    ("all", "model", "precision", "Precision"),
+    ("all", "model", "recall", "Recall"),
+    ("all", "model", "pr_auc", "PR-AUC"),
+    ("all", "model", "roc_auc", "ROC-AUC"),
+    ("all", "model", "precision_at_k", "Precision@k per day"),
+    ("new_circuits", "model", "pr_auc", "New circuits: PR-AUC"),
+    ("new_circuits", "model", "f1", "New circuits: F1"),
+    ("series_eq", "model", "pr_auc", "Series EQ: PR-AUC"),
+    ("series_other", "model", "pr_auc", "Other series: PR-AUC"),
+    ("all", "hit_today", "pr_auc", "Baseline hit today: PR-AUC"),
+    ("all", "hit_today", "f1", "Baseline hit today: F1"),
+    ("all", "momentum_top_k", "pr_auc", "Baseline momentum: PR-AUC"),
+)
+
+
+def comparison_rows(run: ComparisonRun) -> list[dict[str, Any]]:
+    """``{"label", "a", "b", "better"}`` per ``COMPARED`` metric; ``better`` marks the higher model metric."""
+    sides = [(run.metrics or {}).get(side) or {} for side in ("a", "b")]
+    rows = []
+    for part, scorer, key, label in COMPARED:
+        a, b = (_metric(block, part, scorer, key, int(block.get("k", 20))) for block in sides)
+        better = None
+        if a is not None and b is not None and scorer == "model" and a != b:
+            better = "a" if a > b else "b"
+        rows.append({"label": label, "a": a, "b": b, "better": better})
+    return rows

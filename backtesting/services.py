@@ -30,7 +30,6 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 from django.conf import settings
-from django.db import models as djm
 from django.db import transaction
 from django.utils import timezone
 
@@ -44,6 +43,7 @@ from backtesting.models import BacktestRun, ComparisonRun, WalkForwardFold, Walk
 from backtesting.periods import ScoredRows, prediction_metrics
 from backtesting.stats import mcnemar_compare, pr_auc_difference_ci, summarise_folds
 from backtesting.trading import (
+    TradingOutcome,
     config_from_dict,
     config_to_dict,
     deflate,
@@ -112,9 +112,9 @@ def _claim(model: type[Run], *, config: dict[str, Any], fields: dict[str, Any], 
     return run
 
 
-def _mark_running(run: djm.Model) -> None:
-    run.status = RunStatus.RUNNING  # type: ignore[attr-defined]
-    run.started_at = timezone.now()  # type: ignore[attr-defined]
+def _mark_running(run: Run) -> None:
+    run.status = RunStatus.RUNNING
+    run.started_at = timezone.now()
     run.save(update_fields=["status", "started_at"])
 
 
@@ -226,7 +226,7 @@ def _trial_sharpes(*, model_key: str, exclude: int, sharpe: float | None) -> lis
     return [*recorded, math.nan if sharpe is None else sharpe]
 
 
-def _store_trading(run: BacktestRun, outcome: Any) -> None:
+def _store_trading(run: BacktestRun, outcome: TradingOutcome) -> None:
     """Risk, series, trades and the deflated Sharpe of a trading outcome onto ``run`` (not saved)."""
     summary = outcome_summary(outcome)
     sharpe = summary["strategy"]["sharpe"]
@@ -469,7 +469,7 @@ def walk_forward_prepare(*, run_id: int) -> WalkForwardRun:
     try:
         design = _design_of(run)
         with stages("fold_layout"):
-            folds = design.make(trading_dates())
+            folds = design.make(np.asarray(trading_dates(), dtype="datetime64[D]"))
         with stages("read_bars"):
             panel = panel_for(
                 first=folds[0].train_start,
@@ -548,7 +548,7 @@ def _fold_of(row: WalkForwardFold) -> Fold:
     )
 
 
-def _write_predictions(path: Path, arrays: dict[str, npt.NDArray[Any]]) -> None:
+def _write_predictions(path: Path, arrays: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(f".{path.stem}-{os.getpid()}.npz")
     with open(staging, "wb") as fh:
@@ -646,13 +646,14 @@ def walk_forward_finish(*, run_id: int) -> WalkForwardRun:
         if not done:
             raise BacktestError("every fold failed: " + "; ".join(f"fold {r.index}: {r.error}" for r in failed[:3]))
         with stages("summarise"):
-            f1 = [r.f1 if r.status == RunStatus.SUCCEEDED else math.nan for r in rows]
+            f1 = [float(r.f1) if r.status == RunStatus.SUCCEEDED and r.f1 is not None else math.nan for r in rows]
 
             def values(field: str) -> list[float]:
                 return [math.nan if getattr(r, field) is None else float(getattr(r, field)) for r in rows]
 
-            summary = {
-                "f1": summarise_folds(f1, target=run.target_f1, metric="F1"),
+            f1_summary = summarise_folds(f1, target=run.target_f1, metric="F1")
+            summary: dict[str, Any] = {
+                "f1": f1_summary,
                 "pr_auc": summarise_folds(values("pr_auc"), target=run.target_f1, metric="PR-AUC"),
                 "hit_today_f1": summarise_folds(values("hit_today_f1"), target=run.target_f1, metric="F1 of hit today"),
                 "hit_today_pr_auc": summarise_folds(values("hit_today_pr_auc"), target=0.0, metric="PR-AUC hit today"),
@@ -665,9 +666,9 @@ def walk_forward_finish(*, run_id: int) -> WalkForwardRun:
                 "model_f1_above_hit_today": sum(1 for r in done if (r.f1 or 0.0) > (r.hit_today_f1 or 0.0)),
             }
             run.summary = jsonable(summary)
-            run.mean_f1 = jsonable(summary["f1"].mean)
-            run.std_f1 = jsonable(summary["f1"].std)
-            run.consistency = jsonable(summary["f1"].consistency)
+            run.mean_f1 = jsonable(f1_summary.mean)
+            run.std_f1 = jsonable(f1_summary.std)
+            run.consistency = jsonable(f1_summary.consistency)
             run.feature_importance = _mean_importance(done)
         with stages("pool_predictions"):
             cached = feature_cache.load(features_root(), run.features_key)
@@ -711,6 +712,7 @@ def walk_forward_finish(*, run_id: int) -> WalkForwardRun:
                 "stocks": panel.shape[1],
             }
             _store_trading(backtest, outcome)
+            backtest.timings = {"simulate": stages.seconds["simulate"]}
             _mark_succeeded(backtest)
             backtest.save()
             fold_seconds = [r.seconds or 0.0 for r in done]
@@ -831,7 +833,7 @@ def comparison_run(
     for side in (a, b):
         if side.version is None:
             # Refuses an unknown algorithm or feature set before anything is recorded.
-            replace(fc, algorithm=side.algorithm, feature_set=side.feature_set)
+            replace(fc, algorithm=side.algorithm, feature_set=side.feature_set)  # type: ignore[arg-type]
     config = {
         "kind": kind,
         "a": a.to_dict(),
@@ -923,7 +925,7 @@ def _train_contenders(run: ComparisonRun, stages: _Stages) -> tuple[_TestRows, _
             start=run.start, folds=1, train_days=int(config["train_days"]), test_days=(run.end - run.start).days + 1
         )
         try:
-            (fold,) = design.make([d for d in trading_dates() if d <= run.end])
+            (fold,) = design.make(np.asarray(trading_dates(end=run.end), dtype="datetime64[D]"))
         except ValueError as exc:
             raise BacktestError(str(exc)) from exc
         panel = panel_for(first=fold.train_start, last=fold.test_end, horizon=horizon, exchange=config.get("exchange"))

@@ -29,6 +29,7 @@ from backtesting.engine import (
     simulate,
 )
 from backtesting.jsonify import jsonable
+from backtesting.risk import DeflatedSharpe, RiskReport
 from features.panel import Panel
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -38,8 +39,8 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 class TradingOutcome:
     result: BacktestResult
     benchmark: BenchmarkResult
-    risk: risk.RiskReport
-    benchmark_risk: risk.RiskReport
+    risk: RiskReport
+    benchmark_risk: RiskReport
     risk_free: float
 
 
@@ -95,7 +96,7 @@ def _with_start(equity: pd.Series, initial_capital: float) -> npt.NDArray[np.flo
     return np.append(initial_capital, equity.to_numpy(dtype=np.float64))
 
 
-def deflate(outcome: TradingOutcome, *, trial_sharpes: list[float]) -> risk.DeflatedSharpe:
+def deflate(outcome: TradingOutcome, *, trial_sharpes: list[float]) -> DeflatedSharpe:
     """Deflated Sharpe of ``outcome`` after ``len(trial_sharpes)`` trials (their annualised Sharpes).
 
     The trials are this model configuration's recorded runs, this one included; their variance
@@ -170,7 +171,7 @@ def outcome_series(outcome: TradingOutcome) -> dict[str, Any]:
     )
 
 
-def risk_dict(report: risk.RiskReport) -> dict[str, Any]:
+def risk_dict(report: RiskReport) -> dict[str, Any]:
     return jsonable(report)
 
 

@@ -4,33 +4,14 @@ report (inline, as a download, and as JSON). Reads go through ``backtesting.sele
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from backtesting import report, selectors
-from backtesting.models import BacktestRun, ComparisonRun
+from backtesting.models import BacktestRun
 
 LIST_LIMIT = 100
-
-# Rows of the comparison table: (part, scorer, metric, label).
-COMPARED: tuple[tuple[str, str, str, str], ...] = (
-    ("all", "model", "f1", "F1"),
-    ("all", "model", "precision", "Precision"),
-    ("all", "model", "recall", "Recall"),
-    ("all", "model", "pr_auc", "PR-AUC"),
-    ("all", "model", "roc_auc", "ROC-AUC"),
-    ("all", "model", "precision_at_k", "Precision@k per day"),
-    ("new_circuits", "model", "pr_auc", "New circuits: PR-AUC"),
-    ("new_circuits", "model", "f1", "New circuits: F1"),
-    ("series_eq", "model", "pr_auc", "Series EQ: PR-AUC"),
-    ("series_other", "model", "pr_auc", "Other series: PR-AUC"),
-    ("all", "hit_today", "pr_auc", "Baseline hit today: PR-AUC"),
-    ("all", "hit_today", "f1", "Baseline hit today: F1"),
-    ("all", "momentum_top_k", "pr_auc", "Baseline momentum: PR-AUC"),
-)
 
 
 def _backtest_or_404(pk: int) -> BacktestRun:
@@ -98,25 +79,6 @@ def walk_forward_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _comparison_rows(run: ComparisonRun) -> list[dict[str, Any]]:
-    metrics = run.metrics or {}
-    rows = []
-    for part, scorer, key, label in COMPARED:
-        values = []
-        for side in ("a", "b"):
-            block = metrics.get(side) or {}
-            k = block.get("k", 20)
-            section = block.get(part) or {}
-            scores = section.get("model") if scorer == "model" else (section.get("baselines") or {}).get(scorer)
-            values.append((scores or {}).get(f"precision_at_{k}" if key == "precision_at_k" else key))
-        a, b = values
-        better = None
-        if isinstance(a, int | float) and isinstance(b, int | float) and scorer == "model" and a != b:
-            better = "a" if a > b else "b"
-        rows.append({"label": label, "a": a, "b": b, "better": better})
-    return rows
-
-
 @staff_member_required
 def comparison_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = selectors.comparison_get(pk=pk)
@@ -125,5 +87,10 @@ def comparison_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "staff/backtest_comparison.html",
-        {"run": run, "rows": _comparison_rows(run), "mcnemar": run.mcnemar or {}, "bootstrap": run.bootstrap or {}},
+        {
+            "run": run,
+            "rows": report.comparison_rows(run),
+            "mcnemar": run.mcnemar or {},
+            "bootstrap": run.bootstrap or {},
+        },
     )

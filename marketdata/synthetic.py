@@ -18,25 +18,21 @@ base rate with ``upper_circuit_panel`` on *inferred* bands, as downstream code s
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass, field
 
-import exchange_calendars as xcals
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
 from features.panel import Panel
+from marketdata.calendar import trading_sessions
 from marketdata.circuits import TICK, lower_band_price, upper_band_price, upper_circuit_panel
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-CALENDAR = "XBOM"
-# exchange_calendars records XBOM holidays back to 1997 only.
-CALENDAR_FIRST_DAY = dt.date(1997, 1, 1)
 MAX_DAYS = 5000
 MAX_STOCKS = 100_000
 
@@ -215,43 +211,6 @@ class SyntheticMarket:
         p = self.panel()
         flags = upper_circuit_panel(p.close, p.high, p.prev_close)
         return float(flags[p.has_bar].mean())
-
-
-@functools.lru_cache(maxsize=1)
-def _calendar() -> xcals.ExchangeCalendar:
-    return xcals.get_calendar(CALENDAR, start=CALENDAR_FIRST_DAY.isoformat())
-
-
-def trading_sessions(*, days: int, end: dt.date | None = None) -> npt.NDArray[np.datetime64]:
-    """The last ``days`` XBOM sessions up to ``end`` (default: the last session before today)."""
-    cal = _calendar()
-    last = end if end is not None else dt.date.today() - dt.timedelta(days=1)
-    if not cal.first_session <= pd.Timestamp(last) <= cal.last_session:
-        raise ValueError(
-            f"end {last} is outside the {CALENDAR} calendar ({cal.first_session.date()} to {cal.last_session.date()})"
-        )
-    session = cal.date_to_session(pd.Timestamp(last), direction="previous")
-    sessions = cal.sessions[: cal.sessions.get_loc(session) + 1]
-    if len(sessions) < days:
-        raise ValueError(f"only {len(sessions)} {CALENDAR} sessions exist up to {session.date()}, asked for {days}")
-    return sessions[-days:].to_numpy().astype("datetime64[D]")
-
-
-def end_for_start(*, start: dt.date, days: int) -> dt.date:
-    """The session on which a market of ``days`` sessions starting at ``start`` ends."""
-    cal = _calendar()
-    if not cal.first_session <= pd.Timestamp(start) <= cal.last_session:
-        raise ValueError(
-            f"start {start} is outside the {CALENDAR} calendar ({cal.first_session.date()} to "
-            f"{cal.last_session.date()})"
-        )
-    first = cal.date_to_session(pd.Timestamp(start), direction="next")
-    remaining = cal.sessions[cal.sessions.get_loc(first) :]
-    if len(remaining) < days:
-        raise ValueError(
-            f"{days} sessions from {first.date()} run past the {CALENDAR} calendar ({cal.last_session.date()})"
-        )
-    return remaining[days - 1].date()
 
 
 # --- helpers on (N,) price vectors ------------------------------------------------------------

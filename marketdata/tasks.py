@@ -9,7 +9,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from marketdata.ingest.sessions import is_trading_session
+from marketdata.calendar import is_trading_session
 from marketdata.services import inbox_ingest
 
 
@@ -24,8 +24,8 @@ from marketdata.services import inbox_ingest
 def ingest_bhavcopy_daily(today: str | None = None) -> dict[str, Any]:
     """Ingest the files waiting in VCP_DATA_DIR/inbox, unless ``today`` (IST) is no trading session.
 
-    ``today`` (YYYY-MM-DD) overrides the clock, for reruns and tests. A day beyond the installed
-    XBOM calendar fails the task (ValueError) rather than skip every day from then on.
+    ``today`` (YYYY-MM-DD) overrides the clock, for reruns and tests. Past the installed holiday
+    list every weekday counts as a session (marketdata.calendar logs a warning to upgrade).
     """
     day = dt.date.fromisoformat(today) if today else timezone.localdate()
     if not is_trading_session(day):

@@ -15,7 +15,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from marketdata.ingest.sessions import is_trading_session
+from marketdata.calendar import is_trading_session
 from monitoring import services
 
 logger = logging.getLogger("vcp.monitoring.tasks")

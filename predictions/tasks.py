@@ -13,7 +13,7 @@ from typing import Any
 from celery import shared_task
 from django.utils import timezone
 
-from marketdata.ingest.sessions import is_trading_session
+from marketdata.calendar import is_trading_session
 from predictions import services
 from predictions.exceptions import PredictionError
 

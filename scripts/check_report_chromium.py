@@ -147,9 +147,9 @@ class DevTools:
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
-            event = self._read(timeout=left)
-            if event is not None:
-                self.events.append(event)
+            arrived = self._read(timeout=left)
+            if arrived is not None:
+                self.events.append(arrived)
 
     def _stderr_tail(self) -> str:
         if self.proc.poll() is None or self.proc.stderr is None:

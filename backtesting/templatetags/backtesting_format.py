@@ -52,3 +52,10 @@ def fmt(value: Any, kind: str) -> str:
         v = _number(value)
         return "-" if v is None else f"{v:,.0f}"
     return num(value, 2)
+
+
+@register.filter
+def pvalue(value: Any) -> str:
+    """Three significant digits, so a tiny p-value reads 1.79e-16 rather than 0.0000."""
+    v = _number(value)
+    return "-" if v is None else f"{v:.3g}"

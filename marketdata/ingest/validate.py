@@ -10,9 +10,9 @@ import datetime as dt
 
 import pandas as pd
 
+from marketdata.calendar import CALENDAR_NAME, non_sessions
 from marketdata.ingest.errors import IngestError
 from marketdata.ingest.frame import PRICE_COLUMNS, RowProblems
-from marketdata.ingest.sessions import CALENDAR_NAME, non_sessions
 
 MAX_SYMBOL_LENGTH = 64  # Instrument.symbol
 MAX_SERIES_LENGTH = 4  # Instrument.series, DailyBar.series
@@ -81,7 +81,7 @@ def check_sessions(dates: pd.Series) -> None:
             f"{shown}{more} {'is' if len(holidays) == 1 else 'are'} not an NSE/BSE trading session "
             f"({CALENDAR_NAME} calendar): exchanges publish files named for holidays that repeat the previous "
             "day's bars, so this file is refused. Delete it; if the day really was a special session "
-            "(e.g. Muhurat trading), add it to SPECIAL_SESSIONS in marketdata/ingest/sessions.py"
+            "(e.g. Muhurat trading), add it to SPECIAL_SESSIONS in marketdata/calendar.py"
         )
 
 

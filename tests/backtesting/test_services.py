@@ -105,6 +105,10 @@ def test_rerunning_a_walk_forward_updates_its_rows_and_reuses_the_cached_feature
     assert again.mean_f1 == pytest.approx(first.mean_f1)  # same data, same seed, same models
     assert again.backtest.runs == 2
     assert again.backtest.risk["trials"] == 1  # the same configuration again is not another trial
+    top_k = run_walk_forward(strategy=BacktestConfig(threshold=None, top_k=2))  # ignores the fold thresholds
+    assert top_k.pk != first.pk
+    assert top_k.backtest.n_trades > 0
+    assert top_k.backtest.risk["trials"] == 2  # another strategy on the same algorithm and feature set
 
 
 @pytest.mark.slow

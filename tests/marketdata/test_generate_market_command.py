@@ -10,8 +10,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from marketdata.calendar import end_for_start
 from marketdata.models import DailyBar, Instrument
-from marketdata.synthetic import end_for_start, generate_market
+from marketdata.synthetic import generate_market
 
 ARGS = {"stocks": 25, "days": 40, "seed": 11, "start": "2024-01-01"}
 FIELDS = ("open", "high", "low", "close", "last", "prev_close", "volume", "turnover", "trades")
@@ -81,8 +82,8 @@ def test_out_writes_legacy_files_that_ingest_to_the_same_bars_as_the_direct_writ
         ({"stocks": 5, "days": 5001, "seed": 1}, "--days must be between 1 and 5000"),
         ({"stocks": 5, "days": 10, "seed": -1}, "--seed must be >= 0"),
         ({"stocks": 5, "days": 10, "seed": 1, "start": "2024-13-01"}, "--start must be a date like"),
-        ({"stocks": 5, "days": 10, "seed": 1, "start": "1990-01-01"}, "outside the XBOM calendar"),
-        ({"stocks": 5, "days": 5000, "seed": 1, "start": "2020-01-01"}, "run past the XBOM calendar"),
+        ({"stocks": 5, "days": 10, "seed": 1, "start": "1990-01-01"}, "before the XBOM calendar starts"),
+        ({"stocks": 5, "days": 5000, "seed": 1, "start": "2020-01-01"}, "past today"),
     ],
 )
 def test_bad_arguments_are_refused_with_a_clear_error(options: dict[str, object], message: str) -> None:

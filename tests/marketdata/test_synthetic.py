@@ -10,14 +10,13 @@ import pytest
 
 from marketdata import circuits
 from marketdata.bhavcopy_writer import HEADER, bhavcopy_filename, write_bhavcopies
+from marketdata.calendar import trading_sessions
 from marketdata.ingest import prepare_file
 from marketdata.synthetic import (
     BAR_COLUMNS,
     DEFAULT_PARAMS,
     SyntheticMarket,
-    end_for_start,
     generate_market,
-    trading_sessions,
 )
 
 END = dt.date(2024, 6, 28)
@@ -102,7 +101,6 @@ def test_dates_are_xbom_sessions_ending_at_end(market: SyntheticMarket) -> None:
     assert set(pd.DatetimeIndex(market.bars["date"].unique())) <= set(dates)
     # 1 May is Maharashtra Day, an NSE holiday: the market ends on the session before.
     assert trading_sessions(days=3, end=dt.date(2024, 5, 1))[-1] == np.datetime64("2024-04-30")
-    assert end_for_start(start=dt.date(2024, 4, 27), days=2) == dt.date(2024, 4, 30)  # Sat -> Mon, Tue
 
 
 def test_default_end_is_the_last_session_before_today() -> None:

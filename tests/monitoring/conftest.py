@@ -12,7 +12,7 @@ import pytest
 from scipy import stats
 
 from features.spec import FEATURE_NAMES
-from marketdata.ingest.sessions import _calendar
+from marketdata.calendar import xbom
 from marketdata.models import DailyBar, Instrument
 from modelregistry import services as registry
 from modelregistry.models import ModelVersion
@@ -48,7 +48,7 @@ class SeededWindow:
 
 
 def xbom_sessions(start: str, count: int) -> list[dt.date]:
-    sessions = _calendar().sessions
+    sessions = xbom().sessions
     return [d.date() for d in sessions[sessions >= start][:count]]
 
 

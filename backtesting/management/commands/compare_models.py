@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from backtesting import services
 from backtesting.management.commands._options import FEATURE_SET_CHOICES, add_fold_arguments, fold_config_from, iso_date
-from backtesting.views import COMPARED, _comparison_rows
+from backtesting.report import COMPARED, comparison_rows
 from modelregistry.models import ModelVersion
 
 
@@ -87,7 +87,7 @@ class Command(BaseCommand):
         )
         width = max(len(label) for *_, label in COMPARED)
         self.stdout.write(f"  {'':{width}}  {'A':>8}  {'B':>8}   A: {run.label_a}; B: {run.label_b}")
-        for row in _comparison_rows(run):
+        for row in comparison_rows(run):
             a_value, b_value = (("-" if v is None else f"{v:.4f}") for v in (row["a"], row["b"]))
             self.stdout.write(f"  {row['label']:{width}}  {a_value:>8}  {b_value:>8}")
         self.stdout.write(f"  McNemar: {run.mcnemar['verdict']}")

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
-from backtesting import services
+from backtesting import selectors, services
 from backtesting.choices import RunStatus
 from backtesting.management.commands._options import (
     FEATURE_SET_CHOICES,
@@ -120,7 +120,7 @@ class Command(BaseCommand):
             f"{_fmt(f1.get('consistency'), '{:.0%}')} of folds at F1 >= {run.target_f1}; "
             f"{trend.get('verdict', 'no trend test')}"
         )
-        backtest = services.selectors.walk_forward_backtest(run=run)
+        backtest = selectors.walk_forward_backtest(run=run)
         if backtest is not None and backtest.risk:
             risk = backtest.risk
             self.stdout.write(

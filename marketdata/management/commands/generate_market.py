@@ -13,9 +13,10 @@ from django.db import transaction
 from tqdm import tqdm
 
 from marketdata.bhavcopy_writer import write_bhavcopies
+from marketdata.calendar import end_for_start
 from marketdata.choices import Exchange
 from marketdata.services import UpsertCounts, bars_upsert
-from marketdata.synthetic import MAX_DAYS, MAX_STOCKS, SyntheticMarket, end_for_start, generate_market
+from marketdata.synthetic import MAX_DAYS, MAX_STOCKS, SyntheticMarket, generate_market
 
 # Rows per bars_upsert call: the progress bar's step and a bound on the COPY payload in memory.
 CHUNK_ROWS = 200_000
@@ -61,6 +62,11 @@ class Command(BaseCommand):
                 end = end_for_start(start=_date(options["start"]), days=days)
             except ValueError as exc:
                 raise CommandError(f"--start: {exc}") from exc
+            if end >= dt.date.today():
+                raise CommandError(
+                    f"--start {options['start']} with --days {days} runs to {end}, past today: "
+                    "pick an earlier --start or fewer --days"
+                )
 
         started = time.perf_counter()
         market = generate_market(stocks=stocks, days=days, seed=seed, end=end)
