@@ -23,7 +23,6 @@ COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY --chown=vcp . /app
 USER vcp
-RUN DEBUG=1 python manage.py collectstatic --noinput >/dev/null
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/api/v1/health', timeout=4).status == 200 else 1)"

@@ -27,12 +27,13 @@ help:
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - run the benchmarks in bench/ (prints figures)"
 
-$(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt
+$(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt requirements/dev-nodeps.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
 	  echo "python venv is missing: installing Debian's python3-venv"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements/dev.txt
+	$(PY) -m pip install -q --no-deps -r requirements/dev-nodeps.txt
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -57,6 +58,7 @@ serve: venv
 
 test: venv
 	scripts/services.sh
+	scripts/test_deps.sh
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	  $(PY) -m pytest --create-db --cov --cov-report=term $(PYTEST_ARGS)
 

@@ -185,7 +185,9 @@ def main() -> None:
     from marketdata.synthetic import DEFAULT_PARAMS
 
     params = _replace(
-        DEFAULT_PARAMS, illiquid_share=(("EQ", 0.0), ("BE", 0.0), ("SM", 0.0)), suspension_share=0.0,
+        DEFAULT_PARAMS,
+        illiquid_share=(("EQ", 0.0), ("BE", 0.0), ("SM", 0.0)),
+        suspension_share=0.0,
         listing_share=0.0,
     )
     market = generate_market(stocks=args.stocks, days=args.days, seed=args.seed, end=END, params=params)

@@ -32,7 +32,7 @@ CHECK_INTERVAL = 1.0
 MAX_LOADED = 3
 
 
-class NoProductionModel(LookupError):
+class NoProductionModelError(LookupError):
     """No version of this model name is in production."""
 
 
@@ -125,7 +125,9 @@ class ModelLoader:
     def production(self, name: str = DEFAULT_MODEL_NAME) -> LoadedModel:
         version_id = self.production_version_id(name)
         if version_id is None:
-            raise NoProductionModel(f"no production version of {name!r}: promote one in admin or with promote_model")
+            raise NoProductionModelError(
+                f"no production version of {name!r}: promote one in admin or with promote_model"
+            )
         return self.get(version_id)
 
     def loaded_version_ids(self) -> list[int]:

@@ -11,7 +11,7 @@ import logging
 import shutil
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -32,11 +32,11 @@ class RegistryError(Exception):
     """A registry transition was refused; the message says why and what to do."""
 
 
-class ArtifactCheckFailed(RegistryError):
+class ArtifactCheckError(RegistryError):
     pass
 
 
-class MetricBelowFloor(RegistryError):
+class MetricBelowFloorError(RegistryError):
     pass
 
 
@@ -114,7 +114,7 @@ def _notify_after_commit() -> None:
 
 
 def verify_artifacts(version: ModelVersion) -> None:
-    """Raise ArtifactCheckFailed unless every artifact file matches the sha256 the registry recorded.
+    """Raise ArtifactCheckError unless every artifact file matches the sha256 the registry recorded.
 
     ``artifacts.load`` checks the files against their manifest; comparing the manifest with the
     database row as well catches a manifest rewritten to match tampered files.
@@ -126,9 +126,7 @@ def verify_artifacts(version: ModelVersion) -> None:
         if loaded.manifest.files != version.checksums:
             raise artifacts.ArtifactIntegrityError("the manifest's checksums differ from the registry's")
     except (artifacts.ArtifactIntegrityError, FileNotFoundError) as exc:
-        raise ArtifactCheckFailed(
-            f"{version.label} cannot be used: {exc}. Retrain and register a new version."
-        ) from exc
+        raise ArtifactCheckError(f"{version.label} cannot be used: {exc}. Retrain and register a new version.") from exc
 
 
 def _check_floors(version: ModelVersion) -> None:
@@ -136,7 +134,7 @@ def _check_floors(version: ModelVersion) -> None:
     for key, floor in floors.items():
         value = version.metric(key)
         if floor > 0 and (value is None or value < floor):
-            raise MetricBelowFloor(
+            raise MetricBelowFloorError(
                 f"{version.label} has test {key}={value} below the floor {floor} "
                 f"(VCP_PROMOTION_MIN_{key.upper()}); train a better model or lower the floor."
             )
@@ -353,6 +351,7 @@ def model_train(
     from features import spec
     from marketdata.selectors import bars_panel, nth_trading_date_before
     from modelregistry.datasets import panel_dataset
+    from modelregistry.runtime import Algorithm
     from modelregistry.training_run import Windows, default_windows, run_training
 
     if algorithm not in ("xgboost", "lightgbm"):
@@ -364,7 +363,8 @@ def model_train(
     started = time.perf_counter()
     first = nth_trading_date_before(end=start, lookback=spec.LOOKBACK) or start
     try:
-        panel = bars_panel(start=first, end=end, exchange=scope.exchange)
+        # Delisted and suspended stocks too: training only on today's survivors would flatter the model.
+        panel = bars_panel(start=first, end=end, exchange=scope.exchange, active_only=False)
     except LookupError as exc:
         raise RegistryError(f"No bars between {first} and {end}: ingest bhavcopy files first.") from exc
     stage("read_bars", time.perf_counter() - started)
@@ -379,11 +379,11 @@ def model_train(
     try:
         outcome = run_training(
             data,
-            algorithm=algorithm,
+            algorithm=cast("Algorithm", algorithm),
             windows=windows,
             universe_mask=mask,
             universe=str(scope),
-            seed=seed,  # type: ignore[arg-type]
+            seed=seed,
             negative_sample_rate=negative_sample_rate,
             rounds=rounds,
             progress=progress,

@@ -33,7 +33,7 @@ from features.panel import Panel
 from features.vcp import features_on
 from marketdata.selectors import bars_frame
 from modelregistry import artifacts
-from modelregistry.loader import LoadedModel, NoProductionModel, loader
+from modelregistry.loader import LoadedModel, NoProductionModelError, loader
 from modelregistry.runtime import Contribution
 from predictions import selectors
 from predictions.cache import features_cache, features_key, prediction_key, predictions_cache
@@ -81,7 +81,7 @@ def production_model() -> LoadedModel:
     """The production model, or ``ModelUnavailableError`` saying why none can serve."""
     try:
         model = loader.production()
-    except NoProductionModel as exc:
+    except NoProductionModelError as exc:
         raise ModelUnavailableError("No production model is available; promote a model version first.") from exc
     except (FileNotFoundError, artifacts.ArtifactIntegrityError) as exc:
         raise ModelUnavailableError(

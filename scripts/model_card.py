@@ -91,9 +91,10 @@ def card(
         "- Label: the stock closes at its upper band price on the next trading day "
         "(`marketdata/circuits.py`: close = high, within one tick of the band price, tick tolerance capped at "
         "0.5% of the previous close, band inferred causally from 60 days of moves).",
-        f"- Train {WINDOWS.train_start}..{WINDOWS.train_end}, validation ..{WINDOWS.valid_end}, test ..{WINDOWS.test_end}; "
+        f"- Train {WINDOWS.train_start}..{WINDOWS.train_end}, validation ..{WINDOWS.valid_end}, "
+        f"test ..{WINDOWS.test_end}; "
         f"the last {first.horizon} trading day(s) before each boundary are purged "
-        f"({', '.join(sum(windows['purged_dates'].values(), []))}).",
+        f"({', '.join(d for dates in windows['purged_dates'].values() for d in dates)}).",
         f"- Rows: train {windows['train']['rows']:,} ({windows['train']['positives']:,} positives), "
         f"validation {windows['valid']['rows']:,} ({windows['valid']['positives']:,}), "
         f"test {windows['test']['rows']:,} ({windows['test']['positives']:,}, base rate "

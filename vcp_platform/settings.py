@@ -226,6 +226,10 @@ STATIC_ROOT = VCP_DATA_DIR / "static"
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+if env_bool("VCP_BEHIND_PROXY", False):
+    # nginx (deploy/nginx/vcp.conf) terminates TLS and says so in X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = True
 X_FRAME_OPTIONS = "SAMEORIGIN"  # the staff report pages embed the backtest HTML in an iframe
 
 LOGGING = build_logging_config(

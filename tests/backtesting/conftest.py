@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from django.conf import LazySettings
 
+from marketdata.calendar import end_for_start
 from marketdata.choices import Exchange
 from marketdata.services import bars_upsert
-from marketdata.synthetic import SyntheticMarket, end_for_start, generate_market
+from marketdata.synthetic import SyntheticMarket, generate_market
 from modelregistry.datasets import PanelDataset, panel_dataset
 
 MARKET_START = dt.date(2021, 1, 4)

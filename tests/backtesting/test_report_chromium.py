@@ -1,7 +1,7 @@
 """The report opens in headless Chromium with no console error: runs scripts/check_report_chromium.py.
 
-Skipped where no Chromium is installed (``apt-get install chromium``); the structural checks of the
-report in test_views.py run everywhere.
+`make test` installs Debian's chromium first (scripts/test_deps.sh); a bare pytest run without it
+skips this test, and the structural checks of the report in test_views.py run everywhere.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def test_report_opens_in_headless_chromium_without_console_errors(
     market: SyntheticMarket, eager_celery: None, django_capture_on_commit_callbacks: Any, tmp_path: Path
 ) -> None:
     if not any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")):
-        pytest.skip("no Chromium installed (apt-get install chromium); test_views.py checks the report's structure")
+        pytest.skip("no Chromium installed: `make test` installs it (scripts/test_deps.sh)")
     design = services.WalkForwardDesign(start=dt.date(2021, 9, 1), folds=2, train_days=120, test_days=20)
     with django_capture_on_commit_callbacks(execute=True):
         run = services.walk_forward_create(design=design, fold_config=FoldConfig(rounds=10, valid_dates=20))

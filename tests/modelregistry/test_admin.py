@@ -33,9 +33,11 @@ def _act(client: Client, action: str, version: ModelVersion, reason: str) -> Non
     assert response.status_code == 302, response.content[:500]
     confirm_url = response["Location"]
     page = client.get(confirm_url)
-    assert page.status_code == 200 and b"reason" in page.content
+    assert page.status_code == 200
+    assert b"reason" in page.content
     done = client.post(confirm_url, {"reason": reason})
-    assert done.status_code == 302 and done["Location"] == reverse(CHANGELIST)
+    assert done.status_code == 302
+    assert done["Location"] == reverse(CHANGELIST)
 
 
 def _production_versions() -> list[int]:
@@ -65,7 +67,8 @@ def test_reason_is_required_on_the_confirmation_page() -> None:
     a = register_version()
     url = reverse("admin:modelregistry_modelversion_promote", args=[a.pk])
     response = client.post(url, {"reason": ""})
-    assert response.status_code == 200 and b"This field is required" in response.content
+    assert response.status_code == 200
+    assert b"This field is required" in response.content
     assert _production_versions() == []
 
 
@@ -85,7 +88,8 @@ def test_staff_without_the_permission_see_no_actions_and_get_403() -> None:
     a = register_version()
     page = client.get(reverse(CHANGELIST))
     assert page.status_code == 200
-    assert b"promote_selected" not in page.content and b"compare_selected" in page.content
+    assert b"promote_selected" not in page.content
+    assert b"compare_selected" in page.content
     for view in ("promote", "rollback", "archive"):
         url = reverse(f"admin:modelregistry_modelversion_{view}", args=[a.pk])
         assert client.get(url).status_code == 403
@@ -97,12 +101,15 @@ def test_changelist_shows_metrics_and_compare_shows_versions_side_by_side() -> N
     client = _staff("quant", can_promote=True)
     a, b = register_version(f1=0.51, pr_auc=0.42), register_version(seed=1, f1=0.55, pr_auc=0.47)
     page = client.get(reverse(CHANGELIST))
-    assert b"0.510" in page.content and b"0.470" in page.content
+    assert b"0.510" in page.content
+    assert b"0.470" in page.content
     response = client.post(reverse(CHANGELIST), {"action": "compare_selected", "_selected_action": [a.pk, b.pk]})
     compare = client.get(response["Location"])
     assert compare.status_code == 200
-    assert b"upper-circuit v1" in compare.content and b"upper-circuit v2" in compare.content
-    assert b"0.420" in compare.content and b"0.470" in compare.content
+    assert b"upper-circuit v1" in compare.content
+    assert b"upper-circuit v2" in compare.content
+    assert b"0.420" in compare.content
+    assert b"0.470" in compare.content
 
 
 def test_archive_from_admin_and_history_is_read_only() -> None:
@@ -112,7 +119,8 @@ def test_archive_from_admin_and_history_is_read_only() -> None:
     a.refresh_from_db()
     assert a.status == VersionStatus.ARCHIVED
     history = client.get(reverse("admin:modelregistry_promotionevent_changelist"))
-    assert history.status_code == 200 and b"superseded" in history.content
+    assert history.status_code == 200
+    assert b"superseded" in history.content
     event = PromotionEvent.objects.first()
     assert event is not None
     change = client.post(reverse("admin:modelregistry_promotionevent_change", args=[event.pk]), {"reason": "edited"})

@@ -23,7 +23,8 @@ def test_promote_rollback_and_list_commands_use_the_services() -> None:
     assert PromotionEvent.objects.filter(actor="system", action="rollback").count() == 1
     listing = StringIO()
     call_command("list_models", stdout=listing)
-    assert "production" in listing.getvalue() and "archived" in listing.getvalue()
+    assert "production" in listing.getvalue()
+    assert "archived" in listing.getvalue()
 
 
 def test_commands_explain_what_went_wrong() -> None:

@@ -46,7 +46,8 @@ def test_rollback_restores_previous_and_stamps_the_rolled_back_version() -> None
     services.model_version_promote(version=b, actor=None, reason="second")
     restored = services.model_version_rollback(name="upper-circuit", actor=None, reason="F1 fell")
     b.refresh_from_db()
-    assert restored.pk == a.pk and _production() == [1]
+    assert restored.pk == a.pk
+    assert _production() == [1]
     assert b.rolled_back_at is not None
     event = PromotionEvent.objects.filter(action=PromotionAction.ROLLBACK).get()
     assert (event.model_version_id, event.replaced_version_id, event.actor) == (a.pk, b.pk, "system")
@@ -73,7 +74,7 @@ def test_tampered_artifact_cannot_be_promoted(settings: object) -> None:
     a = register_version()
     onnx = Path(a.artifact_uri) / "model.onnx"
     onnx.write_bytes(onnx.read_bytes() + b"tampered")
-    with pytest.raises(services.ArtifactCheckFailed, match="model.onnx"):
+    with pytest.raises(services.ArtifactCheckError, match=r"model\.onnx"):
         services.model_version_promote(version=a, actor=None, reason="try")
     assert _production() == []
     assert not PromotionEvent.objects.filter(action=PromotionAction.PROMOTE).exists()
@@ -91,14 +92,14 @@ def test_rewritten_manifest_is_caught_by_the_registry_checksums() -> None:
 
     manifest["files"]["metadata.json"]["sha256"] = sha256_hex(meta.read_bytes())
     (directory / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(services.ArtifactCheckFailed, match="registry"):
+    with pytest.raises(services.ArtifactCheckError, match="registry"):
         services.model_version_promote(version=a, actor=None, reason="try")
 
 
 def test_metric_floor_refuses_promotion(settings: object) -> None:
     settings.VCP_PROMOTION_MIN_PR_AUC = 0.5  # type: ignore[attr-defined]
     weak = register_version(pr_auc=0.3)
-    with pytest.raises(services.MetricBelowFloor, match="pr_auc"):
+    with pytest.raises(services.MetricBelowFloorError, match="pr_auc"):
         services.model_version_promote(version=weak, actor=None, reason="try")
 
 

@@ -46,7 +46,8 @@ def test_train_model_registers_a_candidate_with_metrics_artifacts_and_reference(
         stdout=out,
     )
     version = ModelVersion.objects.get()
-    assert version.status == VersionStatus.CANDIDATE and version.algorithm == "lightgbm"
+    assert version.status == VersionStatus.CANDIDATE
+    assert version.algorithm == "lightgbm"
     assert version.feature_names == list(spec.FEATURE_NAMES)
     assert version.feature_set_hash == spec.FEATURE_SET_HASH
     assert version.train_start < version.train_end < version.valid_end <= version.test_end == last
@@ -57,12 +58,15 @@ def test_train_model_registers_a_candidate_with_metrics_artifacts_and_reference(
     from monitoring.drift import FeatureReference
 
     reference = FeatureReference.from_dict(version.reference)
-    assert reference.names == spec.FEATURE_NAMES and reference.rows > 1000
+    assert reference.names == spec.FEATURE_NAMES
+    assert reference.rows > 1000
     assert version.training_config["onnx_parity"]["decision_flips"] == 0
     loaded = artifacts.load(settings.VCP_ARTIFACT_ROOT, name=version.name, version=str(version.version))  # type: ignore[attr-defined]
     assert loaded.manifest.files == version.checksums
     text = out.getvalue()
-    assert "Registered upper-circuit v1" in text and "'hit today' baseline" in text and "new circuits only" in text
+    assert "Registered upper-circuit v1" in text
+    assert "'hit today' baseline" in text
+    assert "new circuits only" in text
 
 
 def test_train_model_then_promote_best_picks_the_higher_pr_auc(market: tuple[dt.date, dt.date]) -> None:

@@ -18,7 +18,8 @@ def test_watched_features_cover_the_gain_share_with_the_fewest_features() -> Non
 def test_default_windows_put_the_test_period_last() -> None:
     dates = np.arange(np.datetime64("2024-01-01"), np.datetime64("2024-05-10"))
     windows = default_windows(dates)
-    assert windows.train_start == dt.date(2024, 1, 1) and windows.test_end == dt.date(2024, 5, 9)
+    assert windows.train_start == dt.date(2024, 1, 1)
+    assert windows.test_end == dt.date(2024, 5, 9)
     assert windows.train_end < windows.valid_end < windows.test_end
     with pytest.raises(ValueError, match="at least 30"):
         default_windows(dates[:10])
