@@ -189,10 +189,12 @@ VCP_LOG_TO_FILE = env_bool("VCP_LOG_TO_FILE", not DEBUG)
 # --- Monitoring (docs/monitoring.md) ------------------------------------------------------------
 VCP_ALERT_DEDUPE_HOURS = env_int("VCP_ALERT_DEDUPE_HOURS", 24, minimum=0)
 VCP_SITE_URL = env_optional_str("VCP_SITE_URL")  # links in alert messages, e.g. https://vcp.example.com
-VCP_DRIFT_WINDOW_DAYS = env_int("VCP_DRIFT_WINDOW_DAYS", 1, minimum=1)
+# About a month of snapshot dates: one evening's PSI swings with the market day (docs/monitoring.md).
+VCP_DRIFT_WINDOW_DAYS = env_int("VCP_DRIFT_WINDOW_DAYS", 20, minimum=1)
 VCP_DRIFT_ALPHA = env_float("VCP_DRIFT_ALPHA", 0.05)
 VCP_DRIFT_MIN_ROWS = env_int("VCP_DRIFT_MIN_ROWS", 200, minimum=1)
-# Features whose drift sets the status and "retrain needed" (empty: all); every feature is still reported.
+# Features whose drift sets the status and "retrain needed"; empty: the ones the production version
+# was trained to rely on (90% of its gain, frozen at training). Every feature is still reported.
 VCP_DRIFT_WATCHED_FEATURES = env_list("VCP_DRIFT_WATCHED_FEATURES", [])
 VCP_DEGRADATION_WINDOW_DAYS = env_int("VCP_DEGRADATION_WINDOW_DAYS", 20, minimum=1)
 VCP_DEGRADATION_MIN_POSITIVES = env_int("VCP_DEGRADATION_MIN_POSITIVES", 400, minimum=0)
