@@ -34,7 +34,16 @@ def _recreate(admin_url: str, name: str, *, drop_only: bool = False) -> None:
     try:
         conn.autocommit = True  # CREATE/DROP DATABASE cannot run inside a transaction
         with conn.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            # An autovacuum worker (another role's backend) can hold the database for a moment after
+            # a big load; FORCE may not terminate it, so wait and retry rather than fail the bench.
+            for attempt in range(30):
+                try:
+                    cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                    break
+                except (psycopg2.errors.InsufficientPrivilege, psycopg2.errors.ObjectInUse):
+                    if attempt == 29:
+                        raise
+                    time.sleep(1)
             if not drop_only:
                 cursor.execute(f'CREATE DATABASE "{name}"')
     finally:
