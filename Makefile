@@ -41,6 +41,7 @@ venv: $(STAMP)
 demo-data: venv
 	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	$(DEMO_ENV) $(PY) manage.py migrate --noinput
+	$(DEMO_ENV) $(PY) manage.py sync_beat_schedule
 	$(DEMO_ENV) $(PY) manage.py generate_market --stocks $(DEMO_STOCKS) --days $(DEMO_DAYS) --seed $(DEMO_SEED)
 	$(DEMO_ENV) $(PY) manage.py train_model --algorithm xgboost --no-progress
 	$(DEMO_ENV) $(PY) manage.py train_model --algorithm lightgbm --no-progress

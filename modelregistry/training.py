@@ -276,7 +276,8 @@ def fit_calibration(raw: npt.ArrayLike, y: npt.ArrayLike, *, method: Calibration
     """Fit a monotone calibration of raw probabilities ``(R,)`` on validation labels ``(R,)``.
 
     ``isotonic`` is centred isotonic regression: sklearn's isotonic fit, then straight lines through
-    the centre of each constant block. Plain isotonic is a step function whose flat steps merge rows
+    the centre of each constant block, anchored at (0, 0) and (1, 1) so the map keeps the ranking
+    beyond the outermost blocks too. Plain isotonic is a step function whose flat steps merge rows
     the model ranks apart, which costs PR-AUC and precision@k; the centred version is strictly
     increasing between the first and last block centres, so it keeps the ranking.
     """
@@ -299,6 +300,12 @@ def fit_calibration(raw: npt.ArrayLike, y: npt.ArrayLike, *, method: Calibration
     counts = np.diff(np.r_[starts, len(xs)])
     centres = np.add.reduceat(xs, starts) / counts
     levels = fitted[starts]
+    # Anchor the ends at (0, 0) and (1, 1): beyond the outer block centres np.interp would be flat,
+    # tying every row the model scores above the last centre, exactly where the top-20 is chosen.
+    if centres[-1] < 1.0 and levels[-1] < 1.0:
+        centres, levels = np.append(centres, 1.0), np.append(levels, 1.0)
+    if centres[0] > 0.0 and levels[0] > 0.0:
+        centres, levels = np.insert(centres, 0, 0.0), np.insert(levels, 0, 0.0)
     return Calibration("isotonic", x=tuple(map(float, centres)), y=tuple(map(float, levels)))
 
 

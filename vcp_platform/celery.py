@@ -103,3 +103,16 @@ def _clear_trace_id(task_id: str | None = None, **_: Any) -> None:
     if token is not None:
         with contextlib.suppress(ValueError):  # token from another context (thread pools): nothing to restore
             reset_trace_id(token)
+
+
+def beat_schedule_sync() -> list[str]:
+    """Write ``BEAT_SCHEDULE`` into django-celery-beat's tables, as beat does when it starts.
+
+    Lets staff see and edit the schedule in admin before beat has ever run (and lets tests check
+    it). Re-running updates the same rows.
+    """
+    from django_celery_beat.schedulers import ModelEntry
+
+    for name, fields in BEAT_SCHEDULE.items():
+        ModelEntry.from_entry(name, app=app, **fields)
+    return list(BEAT_SCHEDULE)
