@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -137,6 +137,24 @@ def _mark_succeeded(run: Run) -> None:
     if run.started_at is not None:
         run.seconds = (run.finished_at - run.started_at).total_seconds()
         run.timings = {**run.timings, "total": round(run.seconds, 3)}
+
+
+# Bad input or missing data: reported to the caller as a BacktestError with the reason.
+_USER_ERRORS = (ValueError, LookupError, FileNotFoundError)
+
+
+def _fail_run(run: Run, exc: Exception, stages: _Stages) -> NoReturn:
+    """Record the failure on the run's row, then raise: a BacktestError for bad input, else as is."""
+    _mark_failed(run, exc, stages.seconds)
+    if isinstance(exc, (*_USER_ERRORS, artifacts.ArtifactIntegrityError)):
+        raise BacktestError(str(exc)) from exc
+    raise exc
+
+
+def _finish_run(run: Run, stages: _Stages) -> None:
+    run.timings = stages.seconds
+    _mark_succeeded(run)
+    run.save()
 
 
 class _Stages:
@@ -334,13 +352,8 @@ def backtest_execute(*, run_id: int) -> BacktestRun:
         )
         run.feature_importance = jsonable(importance)
     except Exception as exc:
-        _mark_failed(run, exc, stages.seconds)
-        if isinstance(exc, ValueError | LookupError | FileNotFoundError | artifacts.ArtifactIntegrityError):
-            raise BacktestError(str(exc)) from exc
-        raise
-    run.timings = stages.seconds
-    _mark_succeeded(run)
-    run.save()
+        _fail_run(run, exc, stages)
+    _finish_run(run, stages)
     return run
 
 
@@ -977,11 +990,6 @@ def comparison_execute(*, run_id: int) -> ComparisonRun:
         run.verdict = f"Decisions: {mcnemar.verdict} Ranking: {boot.verdict}"
         run.counts = {"rows": len(rows.y), "positives": rows.positives, "days": int(np.unique(rows.date_idx).size)}
     except Exception as exc:
-        _mark_failed(run, exc, stages.seconds)
-        if isinstance(exc, ValueError | LookupError | FileNotFoundError | artifacts.ArtifactIntegrityError):
-            raise BacktestError(str(exc)) from exc
-        raise
-    run.timings = stages.seconds
-    _mark_succeeded(run)
-    run.save()
+        _fail_run(run, exc, stages)
+    _finish_run(run, stages)
     return run

@@ -28,24 +28,14 @@ from tqdm import tqdm
 
 from marketdata.choices import Exchange, IngestStatus
 from marketdata.ingest import IngestError, SourceFile, expand_sources, prepare_file, sha256_hex
+from marketdata.ingest.frame import BAR_VALUE_COLUMNS
 from marketdata.ingest.rejects import rejects_write
 from marketdata.ingest.result import ALREADY_INGESTED, FAILED, SUCCEEDED, IngestResult
 from marketdata.models import DailyBar, IngestRun, Instrument
 
 logger = logging.getLogger(__name__)
 
-BAR_FIELDS: tuple[str, ...] = (
-    "series",
-    "open",
-    "high",
-    "low",
-    "close",
-    "last",
-    "prev_close",
-    "volume",
-    "turnover",
-    "trades",
-)
+BAR_FIELDS = BAR_VALUE_COLUMNS  # DailyBar columns written by an upsert, after (instrument_id, date)
 REQUIRED_COLUMNS: tuple[str, ...] = ("symbol", "date", "open", "high", "low", "close", "volume")
 _FLOAT_FIELDS = ("open", "high", "low", "close", "last", "prev_close", "turnover")
 _TEXT_LIMITS = {"series": 4, "isin": 12, "name": 200}

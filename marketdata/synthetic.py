@@ -28,6 +28,7 @@ import pyarrow as pa
 from features.panel import Panel
 from marketdata.calendar import trading_sessions
 from marketdata.circuits import TICK, lower_band_price, upper_band_price, upper_circuit_panel
+from marketdata.ingest.frame import BAR_VALUE_COLUMNS
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -36,23 +37,6 @@ BoolArray = npt.NDArray[np.bool_]
 MAX_DAYS = 5000
 MAX_STOCKS = 100_000
 
-BAR_COLUMNS: tuple[str, ...] = (
-    "exchange",
-    "symbol",
-    "series",
-    "isin",
-    "name",
-    "date",
-    "open",
-    "high",
-    "low",
-    "close",
-    "last",
-    "prev_close",
-    "volume",
-    "turnover",
-    "trades",
-)
 TRUTH_COLUMNS: tuple[str, ...] = (
     "hot",
     "in_vcp",
@@ -776,14 +760,14 @@ def _long_frames(tape: _Tape, u: _Universe, dates: npt.NDArray[np.datetime64]) -
         {
             "exchange": _str_column(np.array(["NSE"], dtype=object), pa.array(np.zeros(len(n_idx), dtype=np.int64))),
             "symbol": _str_column(u.symbol, take),
-            "series": _str_column(u.series, take),
             "isin": _str_column(u.isin, take),
             "name": _str_column(u.name, take),
             "date": pd.to_datetime(dates[t_idx]),
+            "series": _str_column(u.series, take),
         }
     )
     # Each (T, N) array is released once its column exists, so peak memory holds one copy, not two.
-    for column in BAR_COLUMNS[6:]:
+    for column in BAR_VALUE_COLUMNS[1:]:
         values = getattr(tape, column)[t_idx, n_idx]
         bars[column] = values.astype(np.int64) if column in ("volume", "trades") else values
         setattr(tape, column, np.empty((0, 0)))

@@ -192,17 +192,30 @@ def model_version_register(
 
 
 def _switch_production(
-    *, target: ModelVersion, current: ModelVersion | None, rolled_back: bool, now: dt.datetime
+    *, target: ModelVersion, current: ModelVersion | None, action: str, actor: Actor, reason: str
 ) -> None:
+    """Put ``target`` in production in place of ``current``, audit it, and tell every process."""
+    now = timezone.now()
+    from_status = target.status
     # Demote first: the partial unique index allows one production row per name at every statement.
     if current is not None:
         current.status = VersionStatus.ARCHIVED
-        if rolled_back:
+        if action == PromotionAction.ROLLBACK:
             current.rolled_back_at = now
         current.save(update_fields=["status", "rolled_back_at"])
     target.status = VersionStatus.PRODUCTION
     target.promoted_at = now
     target.save(update_fields=["status", "promoted_at", "previous_production"])
+    _audit(
+        version=target,
+        action=action,
+        from_status=from_status,
+        to_status=VersionStatus.PRODUCTION,
+        actor=actor,
+        reason=reason,
+        replaced=current,
+    )
+    _notify_after_commit()
 
 
 def model_version_promote(*, version: ModelVersion, actor: Actor, reason: str) -> ModelVersion:
@@ -220,19 +233,8 @@ def model_version_promote(*, version: ModelVersion, actor: Actor, reason: str) -
         current = (
             ModelVersion.objects.select_for_update().filter(name=target.name, status=VersionStatus.PRODUCTION).first()
         )
-        from_status = target.status
         target.previous_production = current
-        _switch_production(target=target, current=current, rolled_back=False, now=timezone.now())
-        _audit(
-            version=target,
-            action=PromotionAction.PROMOTE,
-            from_status=from_status,
-            to_status=VersionStatus.PRODUCTION,
-            actor=actor,
-            reason=reason,
-            replaced=current,
-        )
-        _notify_after_commit()
+        _switch_production(target=target, current=current, action=PromotionAction.PROMOTE, actor=actor, reason=reason)
     return target
 
 
@@ -253,18 +255,7 @@ def model_version_rollback(*, name: str, actor: Actor, reason: str) -> ModelVers
             )
         target = ModelVersion.objects.select_for_update().get(pk=current.previous_production_id)
         verify_artifacts(target)
-        from_status = target.status
-        _switch_production(target=target, current=current, rolled_back=True, now=timezone.now())
-        _audit(
-            version=target,
-            action=PromotionAction.ROLLBACK,
-            from_status=from_status,
-            to_status=VersionStatus.PRODUCTION,
-            actor=actor,
-            reason=reason,
-            replaced=current,
-        )
-        _notify_after_commit()
+        _switch_production(target=target, current=current, action=PromotionAction.ROLLBACK, actor=actor, reason=reason)
     return target
 
 

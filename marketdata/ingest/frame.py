@@ -24,13 +24,9 @@ from pandas.api.types import is_datetime64_any_dtype, is_numeric_dtype
 
 from marketdata.ingest.errors import IngestError
 
-NORMALISED_COLUMNS: tuple[str, ...] = (
-    "exchange",
-    "symbol",
+# One stock-day: the instrument's identity, then the bar's values in DailyBar's field order.
+BAR_VALUE_COLUMNS: tuple[str, ...] = (
     "series",
-    "isin",
-    "name",
-    "date",
     "open",
     "high",
     "low",
@@ -40,8 +36,10 @@ NORMALISED_COLUMNS: tuple[str, ...] = (
     "volume",
     "turnover",
     "trades",
-    "line",
 )
+BAR_COLUMNS: tuple[str, ...] = ("exchange", "symbol", "isin", "name", "date", *BAR_VALUE_COLUMNS)
+# Parsers also keep each row's line number in the source file, for error messages.
+NORMALISED_COLUMNS: tuple[str, ...] = (*BAR_COLUMNS, "line")
 PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close")
 
 # NSE main-board and SME equity series (ETFs trade in EQ, so they stay); the same set as the

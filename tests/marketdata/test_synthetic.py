@@ -12,8 +12,8 @@ from marketdata import circuits
 from marketdata.bhavcopy_writer import HEADER, bhavcopy_filename, write_bhavcopies
 from marketdata.calendar import trading_sessions
 from marketdata.ingest import prepare_file
+from marketdata.ingest.frame import BAR_COLUMNS
 from marketdata.synthetic import (
-    BAR_COLUMNS,
     DEFAULT_PARAMS,
     SyntheticMarket,
     generate_market,
