@@ -122,9 +122,12 @@ def test_missing_values_in_snapshots_count_in_the_missing_bin(snapshots: Callabl
 
 def test_window_days_pools_the_latest_snapshot_dates(snapshots: Callable[..., list[dt.date]]) -> None:
     sessions = snapshots(current_features(300, 0.0))
-    report = services.drift_check()  # default window: the latest date only
+    report = services.drift_check()  # default window: 20 snapshot dates, so all three here
     assert report is not None
-    assert (report.window_start, report.date, report.n_current) == (sessions[-1], sessions[-1], 100)
+    assert (report.window_start, report.date, report.n_current) == (sessions[0], sessions[-1], 300)
+    latest = services.drift_check(window_days=1)
+    assert latest is not None
+    assert (latest.window_start, latest.date, latest.n_current) == (sessions[-1], sessions[-1], 100)
     earlier = services.drift_check(date=sessions[1], window_days=2)
     assert earlier is not None
     assert (earlier.window_start, earlier.date, earlier.n_current) == (sessions[0], sessions[1], 200)
