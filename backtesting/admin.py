@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from backtesting.models import BacktestRun, ComparisonRun, WalkForwardFold, WalkForwardRun
+from vcp_platform.cli import fmt_number
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):
@@ -25,10 +26,6 @@ class ReadOnlyAdmin(admin.ModelAdmin[Any]):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in self.model._meta.fields]
-
-
-def _fmt(value: float | None, digits: int = 3) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
 
 
 @admin.register(BacktestRun)
@@ -52,11 +49,11 @@ class BacktestRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Sharpe")
     def sharpe_(self, obj: BacktestRun) -> str:
-        return _fmt(obj.sharpe, 2)
+        return fmt_number(obj.sharpe, "{:.2f}")
 
     @admin.display(description="Deflated Sharpe")
     def dsr(self, obj: BacktestRun) -> str:
-        return _fmt(obj.deflated_sharpe)
+        return fmt_number(obj.deflated_sharpe)
 
     @admin.display(description="Report")
     def report(self, obj: BacktestRun) -> str:
@@ -110,7 +107,7 @@ class WalkForwardRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Mean F1")
     def mean_f1_(self, obj: WalkForwardRun) -> str:
-        return _fmt(obj.mean_f1)
+        return fmt_number(obj.mean_f1)
 
     @admin.display(description="Consistency")
     def consistency_(self, obj: WalkForwardRun) -> str:
@@ -128,7 +125,7 @@ class ComparisonRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="McNemar p")
     def pvalue(self, obj: ComparisonRun) -> str:
-        return _fmt((obj.mcnemar or {}).get("pvalue"), 4)
+        return fmt_number((obj.mcnemar or {}).get("pvalue"), "{:.4f}")
 
     @admin.display(description="Staff page")
     def page(self, obj: ComparisonRun) -> str:

@@ -21,6 +21,7 @@ from django.utils.html import format_html
 from modelregistry import services
 from modelregistry.choices import VersionStatus
 from modelregistry.models import ModelVersion, PromotionEvent
+from vcp_platform.cli import fmt_number
 
 PROMOTE_PERMISSION = "modelregistry.promote_modelversion"
 
@@ -49,10 +50,6 @@ class ReasonForm(forms.Form):
         help_text="Required: recorded in the promotion history.",
         max_length=2000,
     )
-
-
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
 
 
 class PromotionEventInline(admin.TabularInline[PromotionEvent, ModelVersion]):
@@ -101,23 +98,23 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
 
     @admin.display(description="F1")
     def f1(self, obj: ModelVersion) -> str:
-        return _fmt(obj.metric("f1"))
+        return fmt_number(obj.metric("f1"))
 
     @admin.display(description="PR-AUC")
     def pr_auc(self, obj: ModelVersion) -> str:
-        return _fmt(obj.metric("pr_auc"))
+        return fmt_number(obj.metric("pr_auc"))
 
     @admin.display(description="Prec@20/day")
     def precision_at_k(self, obj: ModelVersion) -> str:
-        return _fmt(obj.metric("precision_at_k"))
+        return fmt_number(obj.metric("precision_at_k"))
 
     @admin.display(description="PR-AUC (new)")
     def pr_auc_new(self, obj: ModelVersion) -> str:
-        return _fmt(obj.metric("pr_auc", part="new_circuits"))
+        return fmt_number(obj.metric("pr_auc", part="new_circuits"))
 
     @admin.display(description="'Hit today' PR-AUC")
     def baseline_pr_auc(self, obj: ModelVersion) -> str:
-        return _fmt(obj.metric("pr_auc", scorer="hit_today"))
+        return fmt_number(obj.metric("pr_auc", scorer="hit_today"))
 
     @admin.display(description="Training window")
     def train_window(self, obj: ModelVersion) -> str:
@@ -275,7 +272,7 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
 
     def _metric_rows(self, versions: list[ModelVersion]) -> list[dict[str, Any]]:
         return [
-            {"label": label, "values": [_fmt(v.metric(key, part=part, scorer=scorer)) for v in versions]}
+            {"label": label, "values": [fmt_number(v.metric(key, part=part, scorer=scorer)) for v in versions]}
             for part, scorer, key, label in COMPARED_METRICS
         ]
 

@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 
 from monitoring import services
 from monitoring.models import Alert, DriftReport, PerformanceReport
+from vcp_platform.cli import fmt_number
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):
@@ -24,10 +25,6 @@ class ReadOnlyAdmin(admin.ModelAdmin[Any]):
         return False
 
 
-def _fmt(value: float | None, digits: int = 3) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
 @admin.register(DriftReport)
 class DriftReportAdmin(ReadOnlyAdmin):
     list_display = ("date", "model_version", "status", "max_psi_shown", "drifted", "n_current", "window_days")
@@ -38,7 +35,7 @@ class DriftReportAdmin(ReadOnlyAdmin):
 
     @admin.display(description="max PSI", ordering="max_psi")
     def max_psi_shown(self, obj: DriftReport) -> str:
-        return _fmt(obj.max_psi)
+        return fmt_number(obj.max_psi)
 
     @admin.display(description="drifted features")
     def drifted(self, obj: DriftReport) -> str:
@@ -52,10 +49,10 @@ class DriftReportAdmin(ReadOnlyAdmin):
             (
                 (
                     f.name,
-                    _fmt(f.psi, 4),
-                    _fmt(f.psi_critical, 4),
-                    _fmt(f.ks_statistic),
-                    _fmt(f.ks_pvalue, 4),
+                    fmt_number(f.psi, "{:.4f}"),
+                    fmt_number(f.psi_critical, "{:.4f}"),
+                    fmt_number(f.ks_statistic),
+                    fmt_number(f.ks_pvalue, "{:.4f}"),
                     f.n_current,
                     f"{f.missing_share_current:.1%}",
                     f.status.value,
@@ -87,11 +84,11 @@ class PerformanceReportAdmin(ReadOnlyAdmin):
 
     @admin.display(description="realised F1", ordering="f1")
     def realised_f1(self, obj: PerformanceReport) -> str:
-        return _fmt(obj.f1)
+        return fmt_number(obj.f1)
 
     @admin.display(description="test F1")
     def test_f1(self, obj: PerformanceReport) -> str:
-        return _fmt(obj.reference_f1)
+        return fmt_number(obj.reference_f1)
 
     @admin.display(description="F1 estimate (no labels yet)")
     def estimate(self, obj: PerformanceReport) -> str:

@@ -81,7 +81,10 @@ def test_out_writes_legacy_files_that_ingest_to_the_same_bars_as_the_direct_writ
         ({"stocks": 5, "days": 0, "seed": 1}, "--days must be between 1 and 5000"),
         ({"stocks": 5, "days": 5001, "seed": 1}, "--days must be between 1 and 5000"),
         ({"stocks": 5, "days": 10, "seed": -1}, "--seed must be >= 0"),
-        ({"stocks": 5, "days": 10, "seed": 1, "start": "2024-13-01"}, "--start must be a date like"),
+        (
+            {"stocks": 5, "days": 10, "seed": 1, "start": "2024-13-01"},
+            "--start: '2024-13-01' is not a date in the form YYYY-MM-DD",
+        ),
         ({"stocks": 5, "days": 10, "seed": 1, "start": "1990-01-01"}, "before the XBOM calendar starts"),
         ({"stocks": 5, "days": 5000, "seed": 1, "start": "2020-01-01"}, "past today"),
     ],

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -15,13 +13,6 @@ from backtesting.engine import BacktestConfig
 from backtesting.feature_sets import FEATURE_SETS
 from backtesting.fold_training import FoldConfig
 from backtesting.models import BacktestRun
-
-
-def iso_date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date in the form YYYY-MM-DD") from exc
 
 
 def add_strategy_arguments(parser: CommandParser) -> None:

@@ -8,9 +8,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
 from backtesting import services
-from backtesting.management.commands._options import FEATURE_SET_CHOICES, add_fold_arguments, fold_config_from, iso_date
+from backtesting.management.commands._options import FEATURE_SET_CHOICES, add_fold_arguments, fold_config_from
 from backtesting.report import COMPARED, comparison_rows
 from modelregistry.models import ModelVersion
+from vcp_platform.cli import iso_date
 
 
 class Command(BaseCommand):

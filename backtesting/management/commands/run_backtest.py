@@ -11,15 +11,11 @@ from backtesting import services
 from backtesting.management.commands._options import (
     add_report_argument,
     add_strategy_arguments,
-    iso_date,
     strategy_from,
     write_report,
 )
 from modelregistry.models import ModelVersion
-
-
-def _fmt(value: Any, pattern: str = "{:.3f}") -> str:
-    return "-" if value is None else pattern.format(value)
+from vcp_platform.cli import fmt_number, iso_date
 
 
 class Command(BaseCommand):
@@ -72,19 +68,20 @@ class Command(BaseCommand):
         for period in run.metrics["year"]:
             m, h = period["all"]["model"], period["all"]["baselines"]["hit_today"]
             self.stdout.write(
-                f"  {period['period']}: F1 {_fmt(m['f1'])} (hit today {_fmt(h['f1'])}), "
-                f"PR-AUC {_fmt(m['pr_auc'])} (hit today {_fmt(h['pr_auc'])})"
+                f"  {period['period']}: F1 {fmt_number(m['f1'])} (hit today {fmt_number(h['f1'])}), "
+                f"PR-AUC {fmt_number(m['pr_auc'])} (hit today {fmt_number(h['pr_auc'])})"
             )
         self.stdout.write(
-            f"  all: F1 {_fmt(model['f1'])} (hit today {_fmt(hit['f1'])}), PR-AUC {_fmt(model['pr_auc'])} "
-            f"(hit today {_fmt(hit['pr_auc'])}), new circuits PR-AUC "
-            f"{_fmt(overall['new_circuits']['model']['pr_auc'])}"
+            f"  all: F1 {fmt_number(model['f1'])} (hit today {fmt_number(hit['f1'])}), "
+            f"PR-AUC {fmt_number(model['pr_auc'])} "
+            f"(hit today {fmt_number(hit['pr_auc'])}), new circuits PR-AUC "
+            f"{fmt_number(overall['new_circuits']['model']['pr_auc'])}"
         )
         self.stdout.write(
-            f"  trading: {run.n_trades} trades, CAGR {_fmt(strategy_risk['cagr'], '{:+.2%}')} "
-            f"(buy and hold {_fmt(bench['cagr'], '{:+.2%}')}), Sharpe {_fmt(run.sharpe, '{:.2f}')}, "
-            f"deflated Sharpe {_fmt(run.deflated_sharpe)} over {run.risk['trials']} trial(s), "
-            f"max drawdown {_fmt(strategy_risk['max_drawdown'], '{:.1%}')}"
+            f"  trading: {run.n_trades} trades, CAGR {fmt_number(strategy_risk['cagr'], '{:+.2%}')} "
+            f"(buy and hold {fmt_number(bench['cagr'], '{:+.2%}')}), Sharpe {fmt_number(run.sharpe, '{:.2f}')}, "
+            f"deflated Sharpe {fmt_number(run.deflated_sharpe)} over {run.risk['trials']} trial(s), "
+            f"max drawdown {fmt_number(strategy_risk['max_drawdown'], '{:.1%}')}"
         )
         self.stdout.write(f"  report: {reverse('staff:backtest', args=[run.pk])}")
         if options["report"] is not None:

@@ -17,15 +17,11 @@ from backtesting.management.commands._options import (
     add_report_argument,
     add_strategy_arguments,
     fold_config_from,
-    iso_date,
     strategy_from,
     write_report,
 )
 from backtesting.models import WalkForwardRun
-
-
-def _fmt(value: Any, pattern: str = "{:.3f}") -> str:
-    return "-" if value is None else pattern.format(value)
+from vcp_platform.cli import fmt_number, iso_date
 
 
 class Command(BaseCommand):
@@ -109,15 +105,15 @@ class Command(BaseCommand):
         f1 = summary.get("f1") or {}
         for fold in run.fold_rows.order_by("index"):
             self.stdout.write(
-                f"  fold {fold.index:2d} test {fold.test_start}..{fold.test_end}: F1 {_fmt(fold.f1)} "
-                f"(hit today {_fmt(fold.hit_today_f1)}), PR-AUC {_fmt(fold.pr_auc)} "
-                f"(hit today {_fmt(fold.hit_today_pr_auc)}), {fold.seconds or 0:.1f} s"
+                f"  fold {fold.index:2d} test {fold.test_start}..{fold.test_end}: F1 {fmt_number(fold.f1)} "
+                f"(hit today {fmt_number(fold.hit_today_f1)}), PR-AUC {fmt_number(fold.pr_auc)} "
+                f"(hit today {fmt_number(fold.hit_today_pr_auc)}), {fold.seconds or 0:.1f} s"
                 + (f" FAILED {fold.error}" if fold.status == RunStatus.FAILED else "")
             )
         trend = f1.get("trend") or {}
         self.stdout.write(
-            f"Mean F1 {_fmt(f1.get('mean'))} (std {_fmt(f1.get('std'))}), consistency "
-            f"{_fmt(f1.get('consistency'), '{:.0%}')} of folds at F1 >= {run.target_f1}; "
+            f"Mean F1 {fmt_number(f1.get('mean'))} (std {fmt_number(f1.get('std'))}), consistency "
+            f"{fmt_number(f1.get('consistency'), '{:.0%}')} of folds at F1 >= {run.target_f1}; "
             f"{trend.get('verdict', 'no trend test')}"
         )
         backtest = selectors.walk_forward_backtest(run=run)
@@ -125,9 +121,10 @@ class Command(BaseCommand):
             risk = backtest.risk
             self.stdout.write(
                 f"Trading the out-of-sample signals: {backtest.n_trades} trades, CAGR "
-                f"{_fmt(risk['strategy']['cagr'], '{:+.2%}')} "
-                f"(buy and hold {_fmt(risk['benchmark']['cagr'], '{:+.2%}')}), "
-                f"Sharpe {_fmt(backtest.sharpe, '{:.2f}')}, deflated Sharpe {_fmt(backtest.deflated_sharpe)}; "
+                f"{fmt_number(risk['strategy']['cagr'], '{:+.2%}')} "
+                f"(buy and hold {fmt_number(risk['benchmark']['cagr'], '{:+.2%}')}), "
+                f"Sharpe {fmt_number(backtest.sharpe, '{:.2f}')}, "
+                f"deflated Sharpe {fmt_number(backtest.deflated_sharpe)}; "
                 f"report {reverse('staff:backtest', args=[backtest.pk])}"
             )
             if report is not None:

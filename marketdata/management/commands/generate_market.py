@@ -17,16 +17,10 @@ from marketdata.calendar import end_for_start
 from marketdata.choices import Exchange
 from marketdata.services import UpsertCounts, bars_upsert
 from marketdata.synthetic import MAX_DAYS, MAX_STOCKS, SyntheticMarket, generate_market
+from vcp_platform.cli import as_date, iso_date
 
 # Rows per bars_upsert call: the progress bar's step and a bound on the COPY payload in memory.
 CHUNK_ROWS = 200_000
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"--start must be a date like 2019-04-01, not {value!r}") from exc
 
 
 class Command(BaseCommand):
@@ -41,6 +35,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, required=True, help="random seed (>= 0); same seed, same market")
         parser.add_argument(
             "--start",
+            type=iso_date,
             help="first session, YYYY-MM-DD (default: the market ends on the last session before today)",
         )
         parser.add_argument("--out", type=Path, help="write daily cmDDMONYYYYbhav.csv files here instead of the DB")
@@ -57,9 +52,10 @@ class Command(BaseCommand):
         if out is not None and out.exists() and not out.is_dir():
             raise CommandError(f"--out {out} exists and is not a directory")
         end = None
-        if options["start"] is not None:
+        start = as_date(options["start"], option="--start")
+        if start is not None:
             try:
-                end = end_for_start(start=_date(options["start"]), days=days)
+                end = end_for_start(start=start, days=days)
             except ValueError as exc:
                 raise CommandError(f"--start: {exc}") from exc
             if end >= dt.date.today():

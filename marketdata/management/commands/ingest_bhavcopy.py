@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from marketdata.choices import Exchange
 from marketdata.services import bars_ingest
-
-
-def _iso_date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date in the form YYYY-MM-DD") from exc
+from vcp_platform.cli import iso_date
 
 
 class Command(BaseCommand):
@@ -34,7 +26,7 @@ class Command(BaseCommand):
             help="Load the good rows of a file with bad ones, writing the bad rows to a rejects CSV.",
         )
         parser.add_argument(
-            "--date", type=_iso_date, default=None, help="Trading date for files without one (BSE), YYYY-MM-DD."
+            "--date", type=iso_date, default=None, help="Trading date for files without one (BSE), YYYY-MM-DD."
         )
         parser.add_argument(
             "--exchange", choices=Exchange.values, default=None, help="Exchange of a normalised file (default NSE)."

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -12,13 +11,7 @@ from marketdata.selectors import trading_date_range
 from modelregistry import services
 from modelregistry.choices import DEFAULT_MODEL_NAME
 from modelregistry.models import ModelVersion
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise CommandError(f"{text!r} is not a date: use YYYY-MM-DD.") from exc
+from vcp_platform.cli import as_date, iso_date
 
 
 class _Progress:
@@ -56,17 +49,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--algorithm", choices=["xgboost", "lightgbm"], required=True)
         parser.add_argument(
-            "--start", type=_date, help="First training date, YYYY-MM-DD (default: the first stored bar)."
+            "--start", type=iso_date, help="First training date, YYYY-MM-DD (default: the first stored bar)."
         )
-        parser.add_argument("--end", type=_date, help="Last date of the test period (default: the latest stored bar).")
+        parser.add_argument(
+            "--end", type=iso_date, help="Last date of the test period (default: the latest stored bar)."
+        )
         parser.add_argument(
             "--horizon", type=int, default=1, choices=range(1, 6), help="Label horizon in trading days (1-5)."
         )
         parser.add_argument(
             "--universe", default="all", help="all (default), NSE or BSE, and/or series codes, e.g. 'EQ' or 'BE,SM'."
         )
-        parser.add_argument("--train-end", type=_date, help="Last training date (default: 65%% of the range).")
-        parser.add_argument("--valid-end", type=_date, help="Last validation date (default: 80%% of the range).")
+        parser.add_argument("--train-end", type=iso_date, help="Last training date (default: 65%% of the range).")
+        parser.add_argument("--valid-end", type=iso_date, help="Last validation date (default: 80%% of the range).")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument(
             "--negative-sample-rate",
@@ -83,7 +78,9 @@ class Command(BaseCommand):
             raise CommandError("Give both --train-end and --valid-end, or neither.")
         if not 0 < options["negative_sample_rate"] <= 1:
             raise CommandError("--negative-sample-rate must be in (0, 1].")
-        start, end = options["start"], options["end"]
+        start, end = as_date(options["start"], option="--start"), as_date(options["end"], option="--end")
+        for name in ("train_end", "valid_end"):
+            options[name] = as_date(options[name], option=f"--{name.replace('_', '-')}")
         if start is None or end is None:
             first, last = trading_date_range()
             if first is None or last is None:

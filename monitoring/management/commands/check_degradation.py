@@ -9,10 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from modelregistry.choices import DEFAULT_MODEL_NAME
 from monitoring import services
-
-
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
+from vcp_platform.cli import fmt_number
 
 
 class Command(BaseCommand):
@@ -45,13 +42,14 @@ class Command(BaseCommand):
             self.stdout.write(f"No version of {options['name']!r} is in production: nothing to check.")
             return
         self.stdout.write(
-            f"{report.model_version.label} as of {report.as_of}: realised F1 {_fmt(report.f1)} "
-            f"(precision {_fmt(report.precision)}, recall {_fmt(report.recall)}, {report.positives} positives "
-            f"over {report.labelled_dates} days) vs test F1 {_fmt(report.reference_f1)}"
+            f"{report.model_version.label} as of {report.as_of}: realised F1 {fmt_number(report.f1)} "
+            f"(precision {fmt_number(report.precision)}, recall {fmt_number(report.recall)}, "
+            f"{report.positives} positives "
+            f"over {report.labelled_dates} days) vs test F1 {fmt_number(report.reference_f1)}"
         )
         if report.estimated_f1 is not None:
             self.stdout.write(
-                f"  ESTIMATE for {report.estimated_for} (no labels yet): F1 ~ {_fmt(report.estimated_f1)} "
+                f"  ESTIMATE for {report.estimated_for} (no labels yet): F1 ~ {fmt_number(report.estimated_f1)} "
                 f"from calibrated probabilities"
             )
         self.stdout.write(f"  action: {report.action} ({report.reason})")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from typing import Any
 
@@ -12,13 +11,7 @@ from predictions import services
 from predictions.choices import BatchStatus
 from predictions.exceptions import PredictionError
 from predictions.models import BatchRun
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"--date {value!r} is not a date: use YYYY-MM-DD.") from exc
+from vcp_platform.cli import as_date, iso_date
 
 
 class Command(BaseCommand):
@@ -28,7 +21,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--date", type=_date, help="As-of date, YYYY-MM-DD (default: the latest stored date).")
+        parser.add_argument("--date", type=iso_date, help="As-of date, YYYY-MM-DD (default: the latest stored date).")
         parser.add_argument("--chunk-size", type=int, help="Instruments per chunk (default VCP_SCORE_CHUNK_SIZE).")
         parser.add_argument(
             "--workers",
@@ -44,7 +37,9 @@ class Command(BaseCommand):
         if chunk_size is not None and chunk_size < 1:
             raise CommandError("--chunk-size must be at least 1.")
         try:
-            run = services.score_universe(date=options["date"], chunk_size=chunk_size, inline=not options["workers"])
+            run = services.score_universe(
+                date=as_date(options["date"], option="--date"), chunk_size=chunk_size, inline=not options["workers"]
+            )
         except PredictionError as exc:
             raise CommandError(exc.message) from exc
         run = self._wait(run, timeout=options["timeout"])
