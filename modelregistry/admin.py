@@ -143,32 +143,24 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
         return actions
 
     # --- actions lead to confirmation pages ---------------------------------------------------
-    def _single(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> ModelVersion | None:
+    def _confirm_one(self, request: HttpRequest, queryset: QuerySet[ModelVersion], view: str) -> HttpResponse | None:
+        """Send a single selected version to the action's confirmation page (it asks for the reason)."""
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one version for this action.", messages.WARNING)
             return None
-        return queryset.get()
+        return HttpResponseRedirect(reverse(f"admin:modelregistry_modelversion_{view}", args=[queryset.get().pk]))
 
     @admin.action(description="Promote to production")
     def promote_selected(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> HttpResponse | None:
-        version = self._single(request, queryset)
-        if version is None:
-            return None
-        return HttpResponseRedirect(reverse("admin:modelregistry_modelversion_promote", args=[version.pk]))
+        return self._confirm_one(request, queryset, "promote")
 
     @admin.action(description="Roll back to the previous production version")
     def rollback_selected(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> HttpResponse | None:
-        version = self._single(request, queryset)
-        if version is None:
-            return None
-        return HttpResponseRedirect(reverse("admin:modelregistry_modelversion_rollback", args=[version.pk]))
+        return self._confirm_one(request, queryset, "rollback")
 
     @admin.action(description="Archive")
     def archive_selected(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> HttpResponse | None:
-        version = self._single(request, queryset)
-        if version is None:
-            return None
-        return HttpResponseRedirect(reverse("admin:modelregistry_modelversion_archive", args=[version.pk]))
+        return self._confirm_one(request, queryset, "archive")
 
     @admin.action(description="Compare selected versions side by side")
     def compare_selected(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> HttpResponse:

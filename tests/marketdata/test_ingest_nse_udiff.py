@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from marketdata.ingest import IngestError, prepare_file
+from marketdata.ingest.frame import BAR_VALUE_COLUMNS
 
 HEADER = (
     "TradDt,BizDt,Sgmt,Src,FinInstrmTp,FinInstrmId,ISIN,TckrSymb,SctySrs,XpryDt,FininstrmActlXpryDt,StrkPric,"
@@ -54,17 +55,5 @@ def test_real_udiff_and_full_files_of_one_day_give_identical_bars(raw_dir: Path)
     a = prepare_file(udiff.read_bytes(), filename=udiff.name).bars.set_index("symbol").sort_index()
     b = prepare_file(full.read_bytes(), filename=full.name).bars.set_index("symbol").sort_index()
     assert a.index.equals(b.index)
-    for name in (
-        "series",
-        "date",
-        "open",
-        "high",
-        "low",
-        "close",
-        "last",
-        "prev_close",
-        "volume",
-        "turnover",
-        "trades",
-    ):
+    for name in ("date", *BAR_VALUE_COLUMNS):
         np.testing.assert_array_equal(a[name].to_numpy(), b[name].to_numpy(), err_msg=name)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from marketdata.ingest.frame import Parser, RowProblems, build_frame, column, to_date, to_float
+from marketdata.ingest.frame import Parsed, Parser, RowProblems, build_frame, column, to_date, to_float
 
 
 @dataclass(frozen=True)
@@ -97,3 +97,18 @@ def map_columns(
         turnover=None if turnover is None else _scaled(turnover, columns.turnover_scale),
         trades=optional(columns.trades, whole=True),
     )
+
+
+def parse_kept(
+    name: str,
+    raw: pd.DataFrame,
+    kept: pd.DataFrame,
+    columns: ColumnMap,
+    *,
+    exchange: str,
+    dates: pd.Series | None = None,
+) -> Parsed:
+    """Map the ``kept`` equity rows of ``raw`` and count the rest as skipped: every parser's last step."""
+    problems = RowProblems(kept.index)
+    frame = map_columns(kept, columns, exchange=exchange, problems=problems, dates=dates)
+    return Parsed(name, exchange, frame, problems, rows_read=len(raw), rows_skipped=len(raw) - len(kept))

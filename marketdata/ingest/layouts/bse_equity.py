@@ -16,8 +16,8 @@ import pandas as pd
 
 from marketdata.choices import Exchange
 from marketdata.ingest.errors import IngestError
-from marketdata.ingest.frame import ParseContext, Parsed, RowProblems, text
-from marketdata.ingest.layouts.base import ColumnMap, Layout, map_columns
+from marketdata.ingest.frame import ParseContext, Parsed, text
+from marketdata.ingest.layouts.base import ColumnMap, Layout, parse_kept
 
 NAME = "bse_equity"
 EQUITY_TYPE = "Q"
@@ -65,10 +65,8 @@ def parse(raw: pd.DataFrame, ctx: ParseContext) -> Parsed:
             "(like 01APR2024, EQ010424 or 20240401): pass --date YYYY-MM-DD"
         )
     kept = raw[text(raw["SC_TYPE"]) == EQUITY_TYPE]
-    problems = RowProblems(kept.index)
     dates = pd.Series(pd.Timestamp(day), index=kept.index, dtype="datetime64[ns]")
-    frame = map_columns(kept, COLUMNS, exchange=Exchange.BSE, problems=problems, dates=dates)
-    return Parsed(NAME, Exchange.BSE, frame, problems, rows_read=len(raw), rows_skipped=len(raw) - len(kept))
+    return parse_kept(NAME, raw, kept, COLUMNS, exchange=Exchange.BSE, dates=dates)
 
 
 LAYOUT = Layout(

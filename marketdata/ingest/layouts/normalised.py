@@ -11,8 +11,8 @@ from __future__ import annotations
 import pandas as pd
 
 from marketdata.choices import Exchange
-from marketdata.ingest.frame import NSE_EQUITY_SERIES, ParseContext, Parsed, RowProblems, text
-from marketdata.ingest.layouts.base import ColumnMap, Layout, map_columns
+from marketdata.ingest.frame import NSE_EQUITY_SERIES, ParseContext, Parsed, text
+from marketdata.ingest.layouts.base import ColumnMap, Layout, parse_kept
 
 NAME = "normalised"
 COLUMNS = ColumnMap(
@@ -39,9 +39,7 @@ def parse(raw: pd.DataFrame, ctx: ParseContext) -> Parsed:
     exchange = ctx.exchange or Exchange.NSE
     # BSE groups (A, B, T, X, ...) are all equity; NSE series need filtering.
     kept = raw[text(raw["series"]).isin(NSE_EQUITY_SERIES)] if exchange == Exchange.NSE else raw
-    problems = RowProblems(kept.index)
-    frame = map_columns(kept, COLUMNS, exchange=exchange, problems=problems)
-    return Parsed(NAME, exchange, frame, problems, rows_read=len(raw), rows_skipped=len(raw) - len(kept))
+    return parse_kept(NAME, raw, kept, COLUMNS, exchange=exchange)
 
 
 LAYOUT = Layout(

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pandas as pd
 
 from marketdata.choices import Exchange
-from marketdata.ingest.frame import NSE_EQUITY_SERIES, ParseContext, Parsed, RowProblems, text
-from marketdata.ingest.layouts.base import ColumnMap, Layout, map_columns
+from marketdata.ingest.frame import NSE_EQUITY_SERIES, ParseContext, Parsed, text
+from marketdata.ingest.layouts.base import ColumnMap, Layout, parse_kept
 
 NAME = "nse_full"
 RUPEES_PER_LAKH = 1e5
@@ -37,9 +37,7 @@ COLUMNS = ColumnMap(
 
 def parse(raw: pd.DataFrame, ctx: ParseContext) -> Parsed:
     kept = raw[text(raw["SERIES"]).isin(NSE_EQUITY_SERIES)]
-    problems = RowProblems(kept.index)
-    frame = map_columns(kept, COLUMNS, exchange=Exchange.NSE, problems=problems)
-    return Parsed(NAME, Exchange.NSE, frame, problems, rows_read=len(raw), rows_skipped=len(raw) - len(kept))
+    return parse_kept(NAME, raw, kept, COLUMNS, exchange=Exchange.NSE)
 
 
 LAYOUT = Layout(

@@ -12,8 +12,8 @@ import pandas as pd
 
 from marketdata.choices import Exchange
 from marketdata.ingest.errors import IngestError
-from marketdata.ingest.frame import NSE_EQUITY_SERIES, ParseContext, Parsed, RowProblems, column, text
-from marketdata.ingest.layouts.base import ColumnMap, Layout, map_columns
+from marketdata.ingest.frame import NSE_EQUITY_SERIES, ParseContext, Parsed, column, text
+from marketdata.ingest.layouts.base import ColumnMap, Layout, parse_kept
 
 NAME = "nse_udiff"
 COLUMNS = ColumnMap(
@@ -44,9 +44,7 @@ def parse(raw: pd.DataFrame, ctx: ParseContext) -> Parsed:
             "layout is supported: load BSE's equity bhavcopy (SC_CODE, SC_NAME, ...) instead"
         )
     kept = raw[text(raw["SctySrs"]).isin(NSE_EQUITY_SERIES)]
-    problems = RowProblems(kept.index)
-    frame = map_columns(kept, COLUMNS, exchange=Exchange.NSE, problems=problems)
-    return Parsed(NAME, Exchange.NSE, frame, problems, rows_read=len(raw), rows_skipped=len(raw) - len(kept))
+    return parse_kept(NAME, raw, kept, COLUMNS, exchange=Exchange.NSE)
 
 
 LAYOUT = Layout(
