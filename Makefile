@@ -24,7 +24,7 @@ DEMO_ENV := DEBUG=1 VCP_LOG_TO_FILE=0 VCP_DATA_DIR=$(DEMO_DIR) DATABASE_URL= RED
 help:
 	@echo "make demo   - install, build a synthetic market on SQLite and serve http://127.0.0.1:8000"
 	@echo "make test   - run the test suite against real PostgreSQL and Redis (started if needed)"
-	@echo "make lint   - ruff and mypy"
+	@echo "make lint   - ruff, import-linter contracts and mypy"
 	@echo "make bench  - run the benchmarks in bench/ (prints figures)"
 
 $(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt requirements/dev-nodeps.txt
@@ -66,6 +66,7 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	DEBUG=1 $(VENV)/bin/mypy .
 
 bench: venv

@@ -12,20 +12,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from backtesting.models import BacktestRun, ComparisonRun, WalkForwardFold, WalkForwardRun
-from vcp_platform.cli import fmt_number
-
-
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    """Every field shown, nothing editable: a run changes only by being run again."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [f.name for f in self.model._meta.fields]
+from common.admin import ReadOnlyAdmin
+from common.formatting import fmt_number
 
 
 @admin.register(BacktestRun)

@@ -1,18 +1,8 @@
-"""Status and category values of backtesting runs, in one place."""
+"""Category values of backtesting runs (their status is common.choices.RunStatus)."""
 
 from __future__ import annotations
 
 from django.db import models
-
-
-class RunStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-
-
-ACTIVE_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
 
 
 class BacktestSource(models.TextChoices):

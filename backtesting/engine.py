@@ -1,7 +1,7 @@
 """A circuit-aware daily trading simulation over a panel, and an equal-weight buy-and-hold benchmark.
 
 Pure numpy/pandas, no Django. Inputs are ``(T dates, N stocks)`` arrays aligned with a
-:class:`features.panel.Panel` (NaN where a stock has no bar). Money is rupees; prices rupees per share.
+:class:`marketdata.panel.Panel` (NaN where a stock has no bar). Money is rupees; prices rupees per share.
 
 Timing (day ``t`` is a row of the panel, so "the next trading day" is the next row):
 
@@ -48,8 +48,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from backtesting.costs import CostRates, apply_slippage, leg_costs, round_trip_costs
-from features.panel import Panel
 from marketdata import circuits
+from marketdata.panel import Panel
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]

@@ -4,7 +4,7 @@ Pure (no Django): the Django side passes ``settings.VCP_DATA_DIR / "backtesting"
 ``root``. Each entry is ``<root>/<key>/``, one ``.npy`` per array plus ``meta.json``:
 
 - the panel: ``dates`` (T,), ``symbols``/``series``/``instrument_ids``/``known_band`` (N,), and the
-  ``(T, N)`` float64 bar fields of ``features.panel.PANEL_FIELDS``;
+  ``(T, N)`` float64 bar fields of ``marketdata.panel.PANEL_FIELDS``;
 - the rows of ``modelregistry.datasets.panel_dataset``: ``X`` (R, F) float32, ``y`` (R,) 0/1,
   ``date_idx``/``stock_idx`` (R,) int64, ``hit_today`` (R,) bool and ``return_20d`` (R,) float32
   (the baselines' inputs). Rows are ordered by date, then stock.
@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from features import spec
-from features.panel import PANEL_FIELDS, Panel
+from marketdata.panel import PANEL_FIELDS, Panel
 from modelregistry.datasets import PanelDataset
 from modelregistry.training import INFO_HIT_TODAY, INFO_RETURN_20D, INFO_SERIES, Dataset
 

@@ -11,34 +11,24 @@ from typing import Any
 
 from django.db import models
 
-from backtesting.choices import BacktestSource, ComparisonKind, RunStatus
+from backtesting.choices import BacktestSource, ComparisonKind
+from common.models import RunRecord
 from modelregistry.choices import Algorithm
 from modelregistry.models import ModelVersion
 
 
-class RunRecord(models.Model):
-    """What every run records: status, error, timings and when it ran."""
+class ConfiguredRun(RunRecord):
+    """A run keyed by the fingerprint of its configuration: the same configuration reuses its row."""
 
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING)
-    error = models.TextField(blank=True)
     fingerprint = models.CharField(max_length=64, unique=True, help_text="sha256 of the configuration.")
     config = models.JSONField(default=dict)
-    timings = models.JSONField(default=dict, help_text="Seconds per stage.")
-    seconds = models.FloatField(null=True, blank=True, help_text="Wall time of the last run.")
     runs = models.PositiveIntegerField(default=0, help_text="How many times this configuration was run.")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         abstract = True
 
-    @property
-    def finished(self) -> bool:
-        return self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
 
-
-class BacktestRun(RunRecord):
+class BacktestRun(ConfiguredRun):
     """A trading simulation with Indian costs over ``[start, end]`` and the metrics of its scores.
 
     ``model_key`` names the model configuration; the deflated Sharpe counts the recorded runs that
@@ -85,7 +75,7 @@ class BacktestRun(RunRecord):
         return (self.risk.get("benchmark") or {}).get(key)
 
 
-class WalkForwardRun(RunRecord):
+class WalkForwardRun(ConfiguredRun):
     """Monthly retrain-then-predict cycles: ``folds`` test windows of ``test_days`` from ``start``.
 
     ``features_key`` names the cached features every fold reads (computed once per panel).
@@ -118,13 +108,11 @@ class WalkForwardRun(RunRecord):
         return f"walk-forward {self.pk} {self.algorithm} x{self.folds} from {self.start} ({self.status})"
 
 
-class WalkForwardFold(models.Model):
+class WalkForwardFold(RunRecord):
     """One fold of a walk-forward: its dates, its model's test metrics and the baselines'."""
 
     run = models.ForeignKey(WalkForwardRun, on_delete=models.CASCADE, related_name="fold_rows")
     index = models.PositiveSmallIntegerField()
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING)
-    error = models.TextField(blank=True)
     train_start = models.DateField()
     train_end = models.DateField()
     valid_start = models.DateField(null=True, blank=True, help_text="First date of the validation tail.")
@@ -146,11 +134,7 @@ class WalkForwardFold(models.Model):
     metrics = models.JSONField(default=dict, help_text="evaluation.evaluate on the test window.")
     rows = models.JSONField(default=dict)
     feature_importance = models.JSONField(default=dict)
-    timings = models.JSONField(default=dict)
     predictions = models.CharField(max_length=500, blank=True, help_text="File of the test rows' probabilities.")
-    seconds = models.FloatField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["run_id", "index"]
@@ -160,7 +144,7 @@ class WalkForwardFold(models.Model):
         return f"fold {self.index} of walk-forward {self.run_id} ({self.status})"
 
 
-class ComparisonRun(RunRecord):
+class ComparisonRun(ConfiguredRun):
     """Two models on the same test days: side-by-side metrics, McNemar's test, a PR-AUC interval."""
 
     kind = models.CharField(max_length=16, choices=ComparisonKind.choices)

@@ -6,8 +6,8 @@ import math
 
 from django.db.models import QuerySet
 
-from backtesting.choices import RunStatus
 from backtesting.models import BacktestRun, ComparisonRun, WalkForwardFold, WalkForwardRun
+from common.choices import RunStatus
 
 # Large JSON columns that list pages never show.
 _BACKTEST_HEAVY = ("series", "trades", "metrics", "feature_importance")

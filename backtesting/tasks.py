@@ -1,8 +1,11 @@
-"""Thin Celery tasks for backtesting: each takes ids and calls one service.
+"""Celery tasks of backtesting, and the dispatch of each workflow (services never enqueue anything).
 
-A walk-forward runs as ``walk_forward_prepare`` -> a group of ``walk_forward_fold`` (one per fold,
-in parallel across workers) -> the chord callback ``walk_forward_finish``. The fold tasks read the
-features the preparation cached under ``VCP_DATA_DIR``, so workers must share that directory.
+- ``backtest_dispatch`` / ``comparison_dispatch``: one task each, sent once the claimed row commits.
+- ``walk_forward_dispatch``: ``walk_forward_prepare``, which fans the folds out as a chord of
+  ``walk_forward_fold`` tasks (in parallel across workers) with ``walk_forward_finish`` as callback.
+
+The fold tasks read the features the preparation cached under ``VCP_DATA_DIR``, so workers must
+share that directory. Tasks take ids; a database hiccup is retried.
 """
 
 from __future__ import annotations
@@ -10,23 +13,55 @@ from __future__ import annotations
 from typing import Any
 
 from celery import chord, group, shared_task
-from celery.canvas import Signature
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 
 from backtesting import services
+from common.choices import RunStatus
+from common.tracing import bind_to_current_context
 
 _RETRY: dict[str, Any] = {"autoretry_for": (OperationalError,), "retry_backoff": 30, "max_retries": 3}
 
 
+def _on_commit(task: Any, *args: Any) -> None:
+    transaction.on_commit(bind_to_current_context(task.delay, *args))
+
+
+def backtest_dispatch(*, run_id: int) -> None:
+    """Run a claimed backtest on a worker once its row is committed."""
+    _on_commit(backtest_execute, run_id)
+
+
+def comparison_dispatch(*, run_id: int) -> None:
+    """Run a claimed comparison on a worker once its row is committed."""
+    _on_commit(comparison_execute, run_id)
+
+
+def walk_forward_dispatch(*, run_id: int) -> None:
+    """Prepare a claimed walk-forward on a worker once its row is committed; the folds follow."""
+    _on_commit(walk_forward_prepare, run_id)
+
+
+def walk_forward_folds_dispatch(*, run_id: int, indices: list[int]) -> None:
+    """The folds as a group, with ``walk_forward_finish`` as the chord callback once all have ended."""
+    folds = group(walk_forward_fold.si(run_id, index) for index in indices)
+    transaction.on_commit(bind_to_current_context(chord(folds), walk_forward_finish.si(run_id)))
+
+
 @shared_task(name="backtesting.tasks.backtest_execute", soft_time_limit=30 * 60, time_limit=35 * 60, **_RETRY)
 def backtest_execute(run_id: int) -> dict[str, Any]:
-    run = services.backtest_execute(run_id=run_id)
+    try:
+        run = services.backtest_execute(run_id=run_id)
+    except services.BacktestError as exc:  # recorded on the run; a retry cannot help
+        return {"run": run_id, "status": RunStatus.FAILED, "error": str(exc)}
     return {"run": run.pk, "status": run.status}
 
 
 @shared_task(name="backtesting.tasks.walk_forward_prepare", soft_time_limit=20 * 60, time_limit=25 * 60, **_RETRY)
 def walk_forward_prepare(run_id: int) -> dict[str, Any]:
     run = services.walk_forward_prepare(run_id=run_id)
+    if run.status == RunStatus.RUNNING:
+        indices = list(run.fold_rows.order_by("index").values_list("index", flat=True))
+        walk_forward_folds_dispatch(run_id=run.pk, indices=indices)
     return {"run": run.pk, "status": run.status}
 
 
@@ -44,10 +79,8 @@ def walk_forward_finish(run_id: int) -> dict[str, Any]:
 
 @shared_task(name="backtesting.tasks.comparison_execute", soft_time_limit=30 * 60, time_limit=35 * 60, **_RETRY)
 def comparison_execute(run_id: int) -> dict[str, Any]:
-    run = services.comparison_execute(run_id=run_id)
+    try:
+        run = services.comparison_execute(run_id=run_id)
+    except services.BacktestError as exc:  # recorded on the run; a retry cannot help
+        return {"run": run_id, "status": RunStatus.FAILED, "error": str(exc)}
     return {"run": run.pk, "status": run.status}
-
-
-def dispatch_folds(folds: list[Signature], *, run_id: int) -> None:
-    """The folds as a group, with ``walk_forward_finish`` as the chord callback once all have ended."""
-    chord(group(folds))(walk_forward_finish.si(run_id))

@@ -30,7 +30,7 @@ from backtesting.engine import (
 )
 from backtesting.jsonify import jsonable
 from backtesting.risk import DeflatedSharpe, RiskReport
-from features.panel import Panel
+from marketdata.panel import Panel
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 

@@ -4,11 +4,15 @@ report (inline, as a download, and as JSON). Reads go through ``backtesting.sele
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
-from backtesting import report, selectors
+from backtesting import report, selectors, services, tasks
+from backtesting.forms import BacktestForm, ComparisonForm, in_sample_overlap
 from backtesting.models import BacktestRun
 
 LIST_LIMIT = 100
@@ -22,7 +26,9 @@ def _backtest_or_404(pk: int) -> BacktestRun:
 
 
 @staff_member_required
-def backtest_list(request: HttpRequest) -> HttpResponse:
+def backtest_list(
+    request: HttpRequest, backtest_form: BacktestForm | None = None, comparison_form: ComparisonForm | None = None
+) -> HttpResponse:
     return render(
         request,
         "staff/backtest_list.html",
@@ -30,8 +36,58 @@ def backtest_list(request: HttpRequest) -> HttpResponse:
             "backtests": selectors.backtest_list()[:LIST_LIMIT],
             "walk_forwards": selectors.walk_forward_list()[:LIST_LIMIT],
             "comparisons": selectors.comparison_list()[:LIST_LIMIT],
+            "backtest_form": backtest_form or BacktestForm(),
+            "comparison_form": comparison_form or ComparisonForm(),
         },
+        status=400 if (backtest_form or comparison_form) else 200,
     )
+
+
+def _queued(request: HttpRequest, what: str, warnings: list[str | None]) -> HttpResponseRedirect:
+    for warning in filter(None, warnings):
+        messages.warning(request, warning)
+    messages.success(request, f"{what} is queued: its row below shows its status; refresh to follow it.")
+    return HttpResponseRedirect(reverse("staff:backtests"))
+
+
+@require_POST
+@staff_member_required
+def backtest_start(request: HttpRequest) -> HttpResponse:
+    """Claim a backtest of a registered version and run it on a worker."""
+    form = BacktestForm(request.POST)
+    if not form.is_valid():
+        return backtest_list(request, backtest_form=form)
+    version, start, end = form.cleaned_data["version"], form.cleaned_data["start"], form.cleaned_data["end"]
+    try:
+        run = services.backtest_create(version=version, start=start, end=end)
+    except services.BacktestError as exc:
+        form.add_error(None, str(exc))
+        return backtest_list(request, backtest_form=form)
+    tasks.backtest_dispatch(run_id=run.pk)
+    return _queued(request, f"Backtest {run.pk}", [in_sample_overlap(version, start=start, end=end)])
+
+
+@require_POST
+@staff_member_required
+def comparison_start(request: HttpRequest) -> HttpResponse:
+    """Claim a comparison of two registered versions on the same days and run it on a worker."""
+    form = ComparisonForm(request.POST)
+    if not form.is_valid():
+        return backtest_list(request, comparison_form=form)
+    data = form.cleaned_data
+    try:
+        run = services.comparison_create(
+            a=services.Contender(version=data["version_a"]),
+            b=services.Contender(version=data["version_b"]),
+            start=data["start"],
+            end=data["end"],
+        )
+    except services.BacktestError as exc:
+        form.add_error(None, str(exc))
+        return backtest_list(request, comparison_form=form)
+    tasks.comparison_dispatch(run_id=run.pk)
+    overlaps = [in_sample_overlap(data[k], start=data["start"], end=data["end"]) for k in ("version_a", "version_b")]
+    return _queued(request, f"Comparison {run.pk}", overlaps)
 
 
 @staff_member_required

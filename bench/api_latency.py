@@ -187,7 +187,7 @@ def main() -> None:
     from marketdata.synthetic import generate_market
     from predictions.cache import caches_clear_local
     from predictions.models import FeatureSnapshot
-    from predictions.services import score_universe
+    from predictions.services import batch_run_inline
 
     print(f"Setup: {args.stocks} stocks, a 300-tree depth-6 XGBoost model, 4 dates batch-scored ...", flush=True)
     call_command("migrate", verbosity=0)
@@ -198,7 +198,7 @@ def main() -> None:
     dates = [d.astype(object) for d in market.dates]
     version = _register_and_promote(booster, start=dates[0], end=dates[-1])
     for day in dates[-4:]:
-        score_universe(date=day, inline=True)
+        batch_run_inline(date=day)
     user = get_user_model().objects.create(username="bench")
     token = Token.objects.create(user=user).key
     snapshot_pairs = [(s, d.isoformat()) for s, d in FeatureSnapshot.objects.values_list("instrument__symbol", "date")]

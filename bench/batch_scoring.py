@@ -206,11 +206,11 @@ def main() -> None:
     del market
 
     from predictions.models import Prediction
-    from predictions.services import score_universe
+    from predictions.services import batch_run_inline
 
     print("score_universe (the target: < 60 s):")
     started = time.perf_counter()
-    run = score_universe(date=END, chunk_size=args.chunk_size, inline=True)
+    run = batch_run_inline(date=END, chunk_size=args.chunk_size)
     wall = time.perf_counter() - started
     for stage in ("universe", "read_bars", "features", "snapshots", "score", "write", "rank", "export", "warm"):
         print(f"  {stage:<34} {run.timings.get(stage, 0.0):8.2f} s")
@@ -218,7 +218,7 @@ def main() -> None:
     print(f"  export: {run.export_path}")
 
     started = time.perf_counter()
-    rerun = score_universe(date=END, chunk_size=args.chunk_size, inline=True)
+    rerun = batch_run_inline(date=END, chunk_size=args.chunk_size)
     rerun_wall = time.perf_counter() - started
     count = Prediction.objects.filter(date=END, model_version=version).count()
     print(

@@ -14,7 +14,7 @@ on a shared machine the means carry other processes' time slices.
 Variants
     bare        settings.MIDDLEWARE without django-prometheus; the view records nothing
     stock       django-prometheus's own before/after middleware (django_http_* metrics)
-    cached      the same metrics through vcp_platform.middleware.PrometheusAfterMiddleware, which
+    cached      the same metrics through common.middleware.PrometheusAfterMiddleware, which
                 looks each labelled child up once instead of on every request
     full        cached, and the view records what /predict records per request:
                 observe_prediction (latency histogram + counter) and two observe_cache calls
@@ -52,11 +52,11 @@ from django.test import override_settings  # noqa: E402
 from django.urls import include, path  # noqa: E402
 from prometheus_client import REGISTRY, generate_latest  # noqa: E402
 
-from monitoring import metrics  # noqa: E402
+from common import metrics  # noqa: E402
 
 BEFORE = "django_prometheus.middleware.PrometheusBeforeMiddleware"
 STOCK_AFTER = "django_prometheus.middleware.PrometheusAfterMiddleware"
-CACHED_AFTER = "vcp_platform.middleware.PrometheusAfterMiddleware"
+CACHED_AFTER = "common.middleware.PrometheusAfterMiddleware"
 SCRAPE_INTERVAL_SECONDS = 15.0
 
 
@@ -171,7 +171,7 @@ def main() -> None:
         plan = [("bare", bare, "/bench/health"), ("stock", stock, "/bench/health"), ("cached", cached, "/bench/health")]
         plan.append(("full", cached, "/bench/health-recorded"))
     variants = [Variant(name, middleware, path_info) for name, middleware, path_info in plan]
-    metrics.state_source_register(load=None)  # the scrape below times the registry, not a database read
+    metrics.state_source_register(refresh=None)  # the scrape below times the registry, not a database read
     for variant in variants:  # warm up: imports, URL resolver caches, label children
         variant.run(300)
         variant.latencies.clear()

@@ -25,7 +25,7 @@ import pandas as pd  # noqa: E402
 from backtesting.fold_training import FoldConfig, train_fold  # noqa: E402
 from backtesting.walkforward import make_folds  # noqa: E402
 from features import spec  # noqa: E402
-from features.panel import Panel  # noqa: E402
+from marketdata.panel import Panel  # noqa: E402
 from modelregistry.datasets import panel_dataset  # noqa: E402
 
 PARQUET = ROOT.parent / "shared" / "data" / "nse_eq_daily_2015_2022.parquet"

@@ -28,6 +28,6 @@ metrics_port = int(os.environ.get("VCP_WEB_METRICS_PORT", "9101"))
 def post_fork(server: Any, worker: Any) -> None:
     if not metrics_port:
         return
-    from monitoring.metrics import metrics_server_start
+    from common.metrics import metrics_server_start
 
     metrics_server_start(ports=range(metrics_port, metrics_port + workers + 8))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from features.adjust import AdjustedPanel, adjust_panel
-from features.panel import Panel
 from features.spec import (
     FEATURE_NAMES,
     FEATURE_SET_HASH,
@@ -15,6 +14,7 @@ from features.spec import (
     FeatureSpec,
 )
 from features.vcp import FeatureCube, compute_features, features_on
+from marketdata.panel import Panel
 
 __all__ = [
     "FEATURES",

@@ -27,8 +27,8 @@ from scipy import ndimage
 
 from features import spec
 from features.adjust import AdjustedPanel, adjust_panel
-from features.panel import Panel
 from marketdata.circuits import infer_band, is_upper_circuit, upper_band_price
+from marketdata.panel import Panel
 
 FloatArray = npt.NDArray[np.float64]
 Float32Array = npt.NDArray[np.float32]

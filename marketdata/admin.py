@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from common.admin import ReadOnlyAdmin
 from marketdata.models import DailyBar, IngestRun, Instrument
 
 
@@ -25,7 +26,7 @@ class DailyBarAdmin(admin.ModelAdmin[DailyBar]):
 
 
 @admin.register(IngestRun)
-class IngestRunAdmin(admin.ModelAdmin[IngestRun]):
+class IngestRunAdmin(ReadOnlyAdmin):
     list_display = (
         "source",
         "layout",
@@ -35,14 +36,8 @@ class IngestRunAdmin(admin.ModelAdmin[IngestRun]):
         "rows_updated",
         "rows_rejected",
         "seconds",
-        "started_at",
+        "created_at",
     )
     list_filter = ("status", "layout")
     search_fields = ("source", "sha256")
     readonly_fields = [f.name for f in IngestRun._meta.fields]
-
-    def has_add_permission(self, request: object) -> bool:
-        return False
-
-    def has_change_permission(self, request: object, obj: object = None) -> bool:
-        return False

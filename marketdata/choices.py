@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django.db import models
 
+from marketdata.enums import EXCHANGE_NAMES, ExchangeCode
+
 
 class Exchange(models.TextChoices):
-    NSE = "NSE", "National Stock Exchange"
-    BSE = "BSE", "Bombay Stock Exchange"
+    NSE = ExchangeCode.NSE.value, EXCHANGE_NAMES[ExchangeCode.NSE]
+    BSE = ExchangeCode.BSE.value, EXCHANGE_NAMES[ExchangeCode.BSE]
 
 
 class PriceBand(models.IntegerChoices):
@@ -23,9 +25,3 @@ class BandSource(models.TextChoices):
     EXCHANGE_FILE = "exchange_file", "Exchange band file"
     INFERRED = "inferred", "Inferred from history"
     MANUAL = "manual", "Set manually"
-
-
-class IngestStatus(models.TextChoices):
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
-from marketdata.choices import BandSource, Exchange, IngestStatus, PriceBand
+from common.models import RunRecord
+from marketdata.choices import BandSource, Exchange, PriceBand
 
 
 class Instrument(models.Model):
@@ -61,28 +62,23 @@ class DailyBar(models.Model):
         return f"{self.instrument_id}@{self.date}"
 
 
-class IngestRun(models.Model):
+class IngestRun(RunRecord):
     """One file loaded (or refused): what it was, what it did, and why it failed if it did."""
 
     source = models.CharField(max_length=500, help_text="Path of the file (or zip member).")
-    sha256 = models.CharField(max_length=64, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
     layout = models.CharField(max_length=32, blank=True)
     trade_date = models.DateField(null=True, blank=True, help_text="Single trading date, when the file has one.")
-    status = models.CharField(max_length=16, choices=IngestStatus.choices, default=IngestStatus.RUNNING)
     rows_read = models.PositiveIntegerField(default=0)
     rows_inserted = models.PositiveIntegerField(default=0)
     rows_updated = models.PositiveIntegerField(default=0)
     rows_unchanged = models.PositiveIntegerField(default=0)
     rows_rejected = models.PositiveIntegerField(default=0)
     rows_skipped = models.PositiveIntegerField(default=0, help_text="Rows outside the equity series kept.")
-    seconds = models.FloatField(default=0.0)
-    error = models.TextField(blank=True)
-    started_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-started_at"]
-        indexes = [models.Index(fields=["-started_at"], name="ingestrun_started")]
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["-created_at"], name="ingestrun_created")]
 
     def __str__(self) -> str:
         return f"{self.source} ({self.status})"

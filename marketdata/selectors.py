@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -12,8 +12,8 @@ import pandas as pd
 from django.db import connection
 from django.db.models import Case, Max, Min, QuerySet, When
 
-from features.panel import Panel
 from marketdata.models import DailyBar, Instrument
+from marketdata.panel import Panel
 
 BAR_COLUMNS = (
     "instrument_id",
@@ -46,12 +46,66 @@ def instrument_get(*, symbol: str, exchange: str | None = None) -> Instrument | 
     return qs.order_by(Case(When(exchange="NSE", then=0), default=1)).first()
 
 
-def latest_bar_date(*, instrument_id: int | None = None) -> dt.date | None:
+def latest_bar_date(*, instrument_id: int | None = None, end: dt.date | None = None) -> dt.date | None:
+    """The newest date with a bar (of one instrument when given), at or before ``end`` when given."""
     qs = DailyBar.objects.all()
     if instrument_id is not None:
         qs = qs.filter(instrument_id=instrument_id)
+    if end is not None:
+        qs = qs.filter(date__lte=end)
     value: dt.date | None = qs.aggregate(latest=Max("date"))["latest"]
     return value
+
+
+def latest_bar_dates(*, instrument_ids: Iterable[int]) -> dict[int, dt.date]:
+    """Each instrument's latest bar date (instruments without bars are absent)."""
+    rows = (
+        DailyBar.objects.filter(instrument_id__in=set(instrument_ids))
+        .values("instrument_id")
+        .annotate(latest=Max("date"))
+        .values_list("instrument_id", "latest")
+    )
+    return dict(rows)
+
+
+def market_dates(*, end: dt.date, count: int) -> tuple[dt.date, ...]:
+    """The last ``count`` stored trading dates up to ``end`` (inclusive), ascending.
+
+    A recursive "loose index scan": one index probe per date instead of a DISTINCT over millions of
+    bars (about 300 index probes against scanning every bar of the period).
+    """
+    table = connection.ops.quote_name(DailyBar._meta.db_table)
+    sql = (
+        "WITH RECURSIVE d(day, n) AS ("
+        f" SELECT (SELECT MAX(date) FROM {table} WHERE date <= %s), 1"
+        " UNION ALL"
+        f" SELECT (SELECT MAX(b.date) FROM {table} b WHERE b.date < d.day), n + 1"
+        " FROM d WHERE d.day IS NOT NULL AND n < %s"
+        ") SELECT day FROM d WHERE day IS NOT NULL ORDER BY day"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [end, count])
+        rows = cursor.fetchall()
+    return tuple(_as_date(r[0]) for r in rows)
+
+
+def _as_date(value: Any) -> dt.date:
+    # SQLite returns ISO strings from a CTE, PostgreSQL returns dates.
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def instruments_with_bar_on(*, date: dt.date) -> list[int]:
+    """Active instruments with a bar on ``date``: the universe a batch run scores, ascending ids."""
+    return list(
+        DailyBar.objects.filter(date=date, instrument__active=True)
+        .order_by("instrument_id")
+        .values_list("instrument_id", flat=True)
+    )
+
+
+def instruments_by_symbol(*, symbols: Iterable[str]) -> list[tuple[int, str, str, str]]:
+    """``(id, symbol, exchange, series)`` of every instrument listed under one of ``symbols``."""
+    return list(Instrument.objects.filter(symbol__in=set(symbols)).values_list("id", "symbol", "exchange", "series"))
 
 
 def trading_date_range() -> tuple[dt.date | None, dt.date | None]:

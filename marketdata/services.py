@@ -26,7 +26,9 @@ from django.db.models import Max
 from django.utils import timezone
 from tqdm import tqdm
 
-from marketdata.choices import Exchange, IngestStatus
+from common.choices import RunStatus
+from common.services import run_fail, run_skip, run_start, run_succeed
+from marketdata.choices import Exchange
 from marketdata.ingest import IngestError, SourceFile, expand_sources, prepare_file, sha256_hex
 from marketdata.ingest.frame import BAR_VALUE_COLUMNS
 from marketdata.ingest.rejects import rejects_write
@@ -429,8 +431,8 @@ def _source_ingest(
         known.sha256 = sha256_hex(data)
         if not force:
             previous = (
-                IngestRun.objects.filter(sha256=known.sha256, status=IngestStatus.SUCCEEDED)
-                .order_by("-started_at")
+                IngestRun.objects.filter(sha256=known.sha256, status=RunStatus.SUCCEEDED)
+                .order_by("-created_at")
                 .first()
             )
             if previous is not None:
@@ -441,7 +443,7 @@ def _source_ingest(
                     run_id=previous.pk,
                     seconds=time.perf_counter() - started,
                 )
-        run = IngestRun.objects.create(source=source.label, sha256=known.sha256, status=IngestStatus.RUNNING)
+        run = run_start(IngestRun(source=source.label, sha256=known.sha256))
         prepared = prepare_file(
             data, filename=source.filename, trade_date=trade_date, exchange=exchange, skip_bad=skip_bad
         )
@@ -513,29 +515,24 @@ def _upsert_chunked(bars: pd.DataFrame, *, exchange: str, label: str, progress: 
 
 
 def _run_record(run: IngestRun | None, result: IngestResult, *, sha256: str) -> IngestResult:
-    """Write the outcome to the file's IngestRun (creating it if the file failed before one existed)."""
-    values = {
-        "source": result.source,
-        "sha256": sha256,
+    """Write the outcome to the file's IngestRun (started now if the file failed before one existed)."""
+    run = run or run_start(IngestRun(source=result.source, sha256=sha256))
+    counts = {
         "layout": result.layout,
         "trade_date": result.first_date if result.first_date == result.last_date else None,
-        "status": IngestStatus.SUCCEEDED if result.status == SUCCEEDED else IngestStatus.FAILED,
         "rows_read": result.rows_read,
         "rows_inserted": result.inserted,
         "rows_updated": result.updated,
         "rows_unchanged": result.unchanged,
         "rows_rejected": result.rejected,
         "rows_skipped": result.skipped,
-        "seconds": result.seconds,
-        "error": result.error,
-        "finished_at": timezone.now(),
     }
-    if run is None:
-        run = IngestRun.objects.create(**values)
+    for name, value in counts.items():
+        setattr(run, name, value)
+    if result.status == SUCCEEDED:
+        run_succeed(run, extra=counts)
     else:
-        for name, value in values.items():
-            setattr(run, name, value)
-        run.save()
+        run_fail(run, error=result.error, extra=counts)
     return IngestResult(**{**result.__dict__, "run_id": run.pk})
 
 
@@ -557,6 +554,11 @@ def _move(path: Path, folder: Path) -> Path:
     if target.exists():  # a file of the same name was handled before: keep both
         target = folder / f"{path.stem}.{timezone.now():%Y%m%dT%H%M%S%f}{path.suffix}"
     return Path(shutil.move(str(path), str(target)))
+
+
+def ingest_run_skip(*, day: dt.date, reason: str) -> IngestRun:
+    """Record that the daily load did not run on ``day`` (no trading session), with the reason."""
+    return run_skip(run_start(IngestRun(source=f"daily inbox load {day}", trade_date=day)), reason=reason)
 
 
 def inbox_ingest(*, inbox: Path | None = None, progress: bool = False) -> InboxReport:

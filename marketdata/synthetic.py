@@ -25,10 +25,10 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from features.panel import Panel
 from marketdata.calendar import trading_sessions
 from marketdata.circuits import TICK, lower_band_price, upper_band_price, upper_circuit_panel
 from marketdata.ingest.frame import BAR_VALUE_COLUMNS
+from marketdata.panel import Panel
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

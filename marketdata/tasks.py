@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from celery import shared_task
 from django.db import OperationalError
-from django.utils import timezone
 
-from marketdata.calendar import is_trading_session
-from marketdata.services import inbox_ingest
+from common.tasks import trading_sessions_only
+from marketdata import services
+from marketdata.sessions import is_trading_session
 
 
 @shared_task(
@@ -21,18 +20,16 @@ from marketdata.services import inbox_ingest
     soft_time_limit=30 * 60,
     time_limit=35 * 60,
 )
-def ingest_bhavcopy_daily(today: str | None = None) -> dict[str, Any]:
-    """Ingest the files waiting in VCP_DATA_DIR/inbox, unless ``today`` (IST) is no trading session.
+@trading_sessions_only(is_session=is_trading_session, record_skip=services.ingest_run_skip)
+def ingest_bhavcopy_daily(day: str | None = None) -> dict[str, Any]:
+    """Ingest the files waiting in VCP_DATA_DIR/inbox, unless ``day`` (default today, IST) is no session.
 
-    ``today`` (YYYY-MM-DD) overrides the clock, for reruns and tests. Past the installed holiday
-    list every weekday counts as a session (marketdata.calendar logs a warning to upgrade).
+    Past the installed holiday list every weekday counts as a session (marketdata.calendar logs a
+    warning to upgrade).
     """
-    day = dt.date.fromisoformat(today) if today else timezone.localdate()
-    if not is_trading_session(day):
-        return {"date": str(day), "status": "skipped", "reason": "not an NSE/BSE trading session"}
-    report = inbox_ingest()
+    report = services.inbox_ingest()
     return {
-        "date": str(day),
+        "date": day,
         "status": "failed" if report.failed else "ok",
         "loaded": report.loaded,
         "failed": report.failed,

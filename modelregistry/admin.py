@@ -18,10 +18,9 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
-from modelregistry import services
-from modelregistry.choices import VersionStatus
+from common.formatting import fmt_number
+from modelregistry import selectors, services
 from modelregistry.models import ModelVersion, PromotionEvent
-from vcp_platform.cli import fmt_number
 
 PROMOTE_PERMISSION = "modelregistry.promote_modelversion"
 
@@ -221,7 +220,7 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
 
     def promote_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         version = get_object_or_404(ModelVersion, pk=pk)
-        current = ModelVersion.objects.filter(name=version.name, status=VersionStatus.PRODUCTION).first()
+        current = selectors.model_version_production(name=version.name)
         summary = f"{version.label} becomes production" + (
             f"; {current.label} is archived and becomes its rollback target." if current else "."
         )
@@ -235,7 +234,7 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
 
     def rollback_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         version = get_object_or_404(ModelVersion, pk=pk)
-        current = ModelVersion.objects.filter(name=version.name, status=VersionStatus.PRODUCTION).first()
+        current = selectors.model_version_production(name=version.name)
         target = current.previous_production if current else None
         summary = (
             f"{current.label} leaves production and {target.label} returns to it."

@@ -14,9 +14,9 @@ import numpy as np
 import numpy.typing as npt
 
 from features import spec
-from features.panel import Panel
 from features.vcp import FeatureCube, compute_features
 from marketdata import circuits
+from marketdata.panel import Panel
 from modelregistry.training import INFO_HIT_TODAY, INFO_RETURN_20D, INFO_SERIES, Dataset, build_dataset
 
 INFO_NEW_CIRCUIT = "new_circuit_candidate"

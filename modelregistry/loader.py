@@ -23,9 +23,10 @@ from django.conf import settings
 from django.core.cache import cache
 
 from modelregistry import artifacts
-from modelregistry.choices import DEFAULT_MODEL_NAME, VersionStatus
+from modelregistry.choices import DEFAULT_MODEL_NAME
 from modelregistry.models import ModelVersion
 from modelregistry.runtime import NativeScorer, OnnxScorer
+from modelregistry.selectors import model_version_production_id
 
 GENERATION_KEY = "vcp:registry:generation"
 CHECK_INTERVAL = 1.0
@@ -115,9 +116,7 @@ class ModelLoader:
             with self._lock:
                 self._production[name] = (generation, seen[1], now)
             return seen[1]
-        version_id = (
-            ModelVersion.objects.filter(name=name, status=VersionStatus.PRODUCTION).values_list("pk", flat=True).first()
-        )
+        version_id = model_version_production_id(name=name)
         with self._lock:
             self._production[name] = (generation, version_id, now)
         return version_id

@@ -22,6 +22,7 @@ from django.utils import timezone
 from modelregistry import artifacts
 from modelregistry.choices import SYSTEM_ACTOR, PromotionAction, VersionStatus
 from modelregistry.models import ModelVersion, PromotionEvent
+from modelregistry.selectors import model_version_production
 
 logger = logging.getLogger("vcp.registry")
 
@@ -230,9 +231,7 @@ def model_version_promote(*, version: ModelVersion, actor: Actor, reason: str) -
             raise RegistryError(f"{target.label} is already in production.")
         verify_artifacts(target)
         _check_floors(target)
-        current = (
-            ModelVersion.objects.select_for_update().filter(name=target.name, status=VersionStatus.PRODUCTION).first()
-        )
+        current = model_version_production(name=target.name, for_update=True)
         target.previous_production = current
         _switch_production(target=target, current=current, action=PromotionAction.PROMOTE, actor=actor, reason=reason)
     return target
@@ -246,7 +245,7 @@ def model_version_rollback(*, name: str, actor: Actor, reason: str) -> ModelVers
     """
     reason = _require_reason(reason)
     with transaction.atomic():
-        current = ModelVersion.objects.select_for_update().filter(name=name, status=VersionStatus.PRODUCTION).first()
+        current = model_version_production(name=name, for_update=True)
         if current is None:
             raise RegistryError(f"{name!r} has no production version to roll back.")
         if current.previous_production_id is None:

@@ -15,10 +15,10 @@ import numpy as np
 import numpy.typing as npt
 
 from features import spec
+from features.reference import FeatureReference, reference_from_training
 from modelregistry import training
 from modelregistry.datasets import PanelDataset
 from modelregistry.export import OnnxExport, export_onnx
-from monitoring.drift import FeatureReference, reference_from_training
 
 # The drift reference does not need every row: a seeded sample keeps it to seconds. The parity gate
 # does check every test row: a LightGBM threshold bug once showed on 1 row in 500,000.

@@ -9,20 +9,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
+from common.admin import ReadOnlyAdmin
+from common.formatting import fmt_number
 from monitoring import services
 from monitoring.models import Alert, DriftReport, PerformanceReport
-from vcp_platform.cli import fmt_number
-
-
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(DriftReport)

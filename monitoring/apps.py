@@ -8,10 +8,10 @@ class MonitoringConfig(AppConfig):
     name = "monitoring"
 
     def ready(self) -> None:
-        from monitoring import metrics
-        from monitoring.state import platform_state_for_scrape
+        from common import metrics as common_metrics
+        from monitoring.state import state_refresh
 
         # Every process (web worker, Celery worker) reports the database's monitoring state at
         # scrape time and counts the Celery task outcomes it sees, eager tasks included.
-        metrics.state_source_register(load=platform_state_for_scrape, ttl_seconds=30.0)
-        metrics.connect_celery_signals()
+        common_metrics.state_source_register(refresh=state_refresh, ttl_seconds=30.0)
+        common_metrics.connect_celery_signals()

@@ -9,25 +9,21 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, QuerySet
 
+from common.choices import RunStatus
+from features.reference import FeatureReference
 from features.spec import FEATURE_NAMES
-from marketdata.models import DailyBar
-from modelregistry.choices import DEFAULT_MODEL_NAME, VersionStatus
+from modelregistry.choices import DEFAULT_MODEL_NAME
 from modelregistry.models import ModelVersion
+from modelregistry.selectors import model_version_production
 from monitoring import metrics
 from monitoring.choices import AlertKind
-from monitoring.drift import FeatureReference
 from monitoring.models import Alert, DriftReport, PerformanceReport
 from monitoring.performance import DegradationAction
-from predictions.choices import BatchStatus
 from predictions.models import BatchRun, FeatureSnapshot, Prediction
 
 FloatArray = npt.NDArray[np.float64]
-
-
-def production_version(*, name: str = DEFAULT_MODEL_NAME) -> ModelVersion | None:
-    return ModelVersion.objects.filter(name=name, status=VersionStatus.PRODUCTION).first()
 
 
 def version_reference(*, version: ModelVersion) -> FeatureReference | None:
@@ -66,13 +62,6 @@ def snapshot_matrix(*, feature_set_hash: str, dates: Sequence[dt.date], names: S
         return np.empty((0, len(names)))
     matrix = np.array(values, dtype=np.float64)  # None -> nan
     return matrix[:, _column_order(names, matrix.shape[1])]
-
-
-def bar_date_latest(*, end: dt.date | None = None) -> dt.date | None:
-    """The newest date with a bar, at or before ``end`` when given."""
-    qs = DailyBar.objects.all() if end is None else DailyBar.objects.filter(date__lte=end)
-    value: dt.date | None = qs.aggregate(latest=Max("date"))["latest"]
-    return value
 
 
 def prediction_dates(*, version: ModelVersion, end: dt.date, limit: int) -> list[dt.date]:
@@ -124,7 +113,7 @@ def batch_run_latest() -> BatchRun | None:
 
 def batch_last_success() -> BatchRun | None:
     return (
-        BatchRun.objects.filter(status__in=[BatchStatus.SUCCEEDED, BatchStatus.SKIPPED], finished_at__isnull=False)
+        BatchRun.objects.filter(status__in=[RunStatus.SUCCEEDED, RunStatus.SKIPPED], finished_at__isnull=False)
         .order_by("-finished_at")
         .first()
     )
@@ -162,7 +151,7 @@ def platform_state(*, name: str = DEFAULT_MODEL_NAME, quality_days: int = 30) ->
     """What the state gauges export: production version, its latest drift report, each recent
     version's latest realised/estimated/test F1, the decisions of the latest check day, open alerts
     and the batch heartbeat."""
-    version = production_version(name=name)
+    version = model_version_production(name=name)
     drift = drift_reports(version=version).first() if version is not None else None
     latest = PerformanceReport.objects.order_by("-as_of").values_list("as_of", flat=True).first()
     quality = _version_quality(since=latest - dt.timedelta(days=quality_days), latest=latest) if latest else None

@@ -22,11 +22,13 @@ from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from common.tracing import get_trace_id
 from marketdata.circuits import DEFAULT_BAND_WINDOW, MAX_HORIZON, next_day_label, upper_circuit_panel
-from marketdata.selectors import bars_panel, nth_trading_date_before, trading_dates
+from marketdata.selectors import bars_panel, latest_bar_date, nth_trading_date_before, trading_dates
 from modelregistry import services as registry
-from modelregistry.choices import DEFAULT_MODEL_NAME, VersionStatus
+from modelregistry.choices import DEFAULT_MODEL_NAME
 from modelregistry.models import ModelVersion
+from modelregistry.selectors import model_version_production
 from monitoring import metrics, notify, selectors
 from monitoring.choices import AlertKind, AlertSeverity
 from monitoring.drift import drift_report
@@ -39,7 +41,6 @@ from monitoring.performance import (
     precision_at_k_per_day,
     realised_performance,
 )
-from vcp_platform.tracing import get_trace_id
 
 logger = logging.getLogger("vcp.monitoring")
 
@@ -132,7 +133,7 @@ def check_failure_report(*, check: str, error: str) -> Alert:
 
 # --- drift ---------------------------------------------------------------------------------------
 def _production_or_none(name: str) -> ModelVersion | None:
-    version = selectors.production_version(name=name)
+    version = model_version_production(name=name)
     if version is None:
         logger.info("no production version: nothing to monitor", extra={"model": name})
     return version
@@ -286,9 +287,7 @@ def _rollback(*, version: ModelVersion, decision: DegradationDecision) -> ModelV
 
     The row lock makes a concurrent second check wait, then find the version gone from production."""
     with transaction.atomic():
-        current = (
-            ModelVersion.objects.select_for_update().filter(name=version.name, status=VersionStatus.PRODUCTION).first()
-        )
+        current = model_version_production(name=version.name, for_update=True)
         if current is None or current.pk != version.pk or current.rolled_back_at is not None:
             return None
         return registry.model_version_rollback(
@@ -316,7 +315,7 @@ def degradation_check(
     version = _production_or_none(name)
     if version is None:
         return None
-    latest = selectors.bar_date_latest(end=as_of)
+    latest = latest_bar_date(end=as_of)
     if latest is None:
         raise MonitoringError("no bars stored: ingest bhavcopy files before checking degradation.")
     days = window_days or settings.VCP_DEGRADATION_WINDOW_DAYS

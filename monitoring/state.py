@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db import close_old_connections, connection
 
+from common.tracing import get_trace_id
 from monitoring import metrics, selectors
-from vcp_platform.tracing import get_trace_id
 
 
 def platform_state_for_scrape() -> metrics.PlatformState:
@@ -23,3 +23,8 @@ def platform_state_for_scrape() -> metrics.PlatformState:
     finally:
         if not in_request:
             connection.close()
+
+
+def state_refresh() -> None:
+    """Publish the database's monitoring state into the gauges: the scrape-time source."""
+    metrics.state_publish(platform_state_for_scrape())

@@ -1,8 +1,8 @@
 """Thin Celery tasks for the monitoring loop; the work lives in monitoring.services.
 
-Beat starts both every weekday evening (vcp_platform/celery.py). A scheduled run, one without an
-explicit date, first asks the XBOM calendar whether today (IST) is a trading session and skips
-exchange holidays; a run with a date (a rerun, or a staff request) always runs.
+Beat starts both every weekday evening (vcp_platform/celery.py); ``@trading_sessions_only`` skips a
+``day`` that is no trading session. The staff "run now" button passes the latest bar date as ``day``,
+so it runs on a weekend too.
 """
 
 from __future__ import annotations
@@ -13,40 +13,29 @@ from typing import Any
 
 from celery import shared_task
 from django.db import OperationalError
-from django.utils import timezone
 
-from marketdata.calendar import is_trading_session
+from common.tasks import trading_sessions_only
+from marketdata.sessions import is_trading_session
 from monitoring import services
 
 logger = logging.getLogger("vcp.monitoring.tasks")
 
-
-def _holiday(task: str, date: str | None) -> dict[str, Any] | None:
-    if date is not None:
-        return None
-    today = timezone.localdate()
-    if is_trading_session(today):
-        return None
-    logger.info("%s skipped: %s is not an NSE/BSE trading session", task, today)
-    return {"date": str(today), "status": "skipped", "reason": "not an NSE/BSE trading session"}
+_CHECK_TASK: dict[str, Any] = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": 60,
+    "max_retries": 3,
+    "soft_time_limit": 10 * 60,
+    "time_limit": 12 * 60,
+}
 
 
-@shared_task(
-    name="monitoring.tasks.check_drift",
-    autoretry_for=(OperationalError,),
-    retry_backoff=60,
-    max_retries=3,
-    soft_time_limit=10 * 60,
-    time_limit=12 * 60,
-)
-def check_drift(date: str | None = None, window_days: int | None = None) -> dict[str, Any]:
-    """Drift of the production version's features on ``date`` (YYYY-MM-DD; the latest snapshots when None)."""
-    skipped = _holiday("check_drift", date)
-    if skipped is not None:
-        return skipped
-    logger.info("check_drift started", extra={"date": date})
+@shared_task(name="monitoring.tasks.check_drift", **_CHECK_TASK)
+@trading_sessions_only(is_session=is_trading_session)
+def check_drift(day: str | None = None, window_days: int | None = None) -> dict[str, Any]:
+    """Drift of the production version's features over the snapshots up to ``day`` (YYYY-MM-DD)."""
+    logger.info("check_drift started", extra={"date": day})
     try:
-        report = services.drift_check(date=dt.date.fromisoformat(date) if date else None, window_days=window_days)
+        report = services.drift_check(date=dt.date.fromisoformat(day) if day else None, window_days=window_days)
     except services.MonitoringError as exc:
         services.check_failure_report(check="drift", error=str(exc))
         raise
@@ -55,24 +44,13 @@ def check_drift(date: str | None = None, window_days: int | None = None) -> dict
     return {"status": report.status, "report_id": report.pk, "date": str(report.date)}
 
 
-@shared_task(
-    name="monitoring.tasks.check_degradation",
-    autoretry_for=(OperationalError,),
-    retry_backoff=60,
-    max_retries=3,
-    soft_time_limit=10 * 60,
-    time_limit=12 * 60,
-)
-def check_degradation(date: str | None = None, window_days: int | None = None) -> dict[str, Any]:
-    """Realised F1 of the production version as of ``date`` (the latest bars when None); may roll back."""
-    skipped = _holiday("check_degradation", date)
-    if skipped is not None:
-        return skipped
-    logger.info("check_degradation started", extra={"date": date})
+@shared_task(name="monitoring.tasks.check_degradation", **_CHECK_TASK)
+@trading_sessions_only(is_session=is_trading_session)
+def check_degradation(day: str | None = None, window_days: int | None = None) -> dict[str, Any]:
+    """Realised quality of the production version as of ``day`` (YYYY-MM-DD); may roll back."""
+    logger.info("check_degradation started", extra={"date": day})
     try:
-        report = services.degradation_check(
-            as_of=dt.date.fromisoformat(date) if date else None, window_days=window_days
-        )
+        report = services.degradation_check(as_of=dt.date.fromisoformat(day) if day else None, window_days=window_days)
     except services.MonitoringError as exc:
         services.check_failure_report(check="degradation", error=str(exc))
         raise

@@ -15,8 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from common.tracing import bind_to_current_context
+from marketdata.selectors import latest_bar_date
+from modelregistry.selectors import model_version_production
 from monitoring import charts, selectors, tasks
-from vcp_platform.tracing import bind_to_current_context
 
 logger = logging.getLogger("vcp.monitoring.views")
 
@@ -42,7 +44,7 @@ def plotly_js(request: HttpRequest) -> HttpResponse:
 
 @staff_member_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    version = selectors.production_version()
+    version = model_version_production()
     drift = selectors.drift_reports(version=version).first() if version is not None else None
     trend = selectors.performance_trend(limit=90)
     latest_performance = next((r for r in reversed(trend) if r.model_version_id == getattr(version, "pk", None)), None)
@@ -83,8 +85,9 @@ def run_check(request: HttpRequest, check: str) -> HttpResponse:
     task = CHECKS.get(check)
     if task is None:
         return HttpResponse(status=404)
-    today = timezone.localdate().isoformat()
-    transaction.on_commit(bind_to_current_context(task.delay, date=today))
+    # As of the latest bars, so a check asked for on a weekend runs on Friday's data.
+    latest = latest_bar_date() or timezone.localdate()
+    transaction.on_commit(bind_to_current_context(task.delay, day=latest.isoformat()))
     logger.info("check_%s queued by %s", check, request.user.get_username(), extra={"check": check})
     messages.info(request, f"The {check} check is queued; refresh in a minute.")
     return HttpResponseRedirect(reverse("staff:dashboard"))

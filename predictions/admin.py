@@ -5,24 +5,14 @@ API tokens are managed under "Auth Token" (rest_framework.authtoken's own admin)
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from common.admin import ReadOnlyAdmin
 from predictions.models import BatchRun, FeatureSnapshot, Prediction
 
 
-class _ReadOnly(admin.ModelAdmin[Any]):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(BatchRun)
-class BatchRunAdmin(_ReadOnly):
+class BatchRunAdmin(ReadOnlyAdmin):
     list_display = (
         "date",
         "status",
@@ -33,7 +23,7 @@ class BatchRunAdmin(_ReadOnly):
         "chunks_done",
         "chunks_total",
         "seconds_shown",
-        "started_at",
+        "created_at",
     )
     list_filter = ("status",)
     date_hierarchy = "date"
@@ -46,7 +36,7 @@ class BatchRunAdmin(_ReadOnly):
 
 
 @admin.register(Prediction)
-class PredictionAdmin(_ReadOnly):
+class PredictionAdmin(ReadOnlyAdmin):
     list_display = ("date", "rank", "instrument", "series", "probability", "will_hit", "model_version")
     list_filter = ("will_hit", "series", "model_version")
     search_fields = ("instrument__symbol",)
@@ -58,7 +48,7 @@ class PredictionAdmin(_ReadOnly):
 
 
 @admin.register(FeatureSnapshot)
-class FeatureSnapshotAdmin(_ReadOnly):
+class FeatureSnapshotAdmin(ReadOnlyAdmin):
     list_display = ("date", "instrument", "source", "feature_set_hash_short", "created_at")
     list_filter = ("source",)
     search_fields = ("instrument__symbol",)

@@ -9,7 +9,7 @@ lets every web process reuse work done by another one and by the nightly batch, 
   rollback switches to fresh keys at once and can never serve another version's answer.
 
 A Redis failure degrades to a miss (logged), never to a failed request. Hit and miss counts go to
-Prometheus (``monitoring.metrics.observe_cache``) and to in-process counters shown on
+Prometheus (``common.metrics.observe_cache``) and to in-process counters shown on
 /api/v1/health/ready.
 """
 
@@ -26,7 +26,7 @@ from typing import Any
 from cachetools import TTLCache
 from django.core.cache import cache as shared_cache
 
-from monitoring.metrics import observe_cache
+from common.metrics import observe_cache
 
 logger = logging.getLogger("vcp.cache")
 

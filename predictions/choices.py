@@ -1,15 +1,8 @@
-"""Status values of prediction batch runs, and where a feature snapshot came from."""
+"""Where a feature snapshot came from (batch runs use common.choices.RunStatus)."""
 
 from __future__ import annotations
 
 from django.db import models
-
-
-class BatchStatus(models.TextChoices):
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    SKIPPED = "skipped", "Skipped"
 
 
 class SnapshotSource(models.TextChoices):

@@ -1,33 +1,31 @@
 """Why a prediction could not be served: domain errors with a stable code and details.
 
-The API maps each class to an HTTP status (predictions/api/errors.py); /batch_predict reports them
+Each class names the HTTP status the API answers with (common/api/errors.py); /batch_predict reports them
 per item. They carry no HTTP knowledge themselves, so the batch command and tasks can use them too.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from common.exceptions import DomainError
 
 
-class PredictionError(Exception):
+class PredictionError(DomainError):
     code = "prediction_error"
-
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details or {}
 
 
 class UnknownSymbolError(PredictionError):
     code = "unknown_symbol"
+    http_status = 404
 
 
 class NoDataForDateError(PredictionError):
     code = "no_data_for_date"
+    http_status = 404
 
 
 class ModelUnavailableError(PredictionError):
     code = "model_unavailable"
+    http_status = 503
 
 
 class InvalidFeaturesError(PredictionError):

@@ -4,42 +4,30 @@ from __future__ import annotations
 
 from django.db import models
 
+from common.models import RunRecord
 from marketdata.models import Instrument
 from modelregistry.models import ModelVersion
-from predictions.choices import BatchStatus, SnapshotSource
+from predictions.choices import SnapshotSource
 
 
-class BatchRun(models.Model):
+class BatchRun(RunRecord):
     """One scoring of the universe as of a date: counts, per-stage timings, export, error."""
 
     date = models.DateField(help_text="As-of date: features use bars up to this evening's close.")
     model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    status = models.CharField(max_length=16, choices=BatchStatus.choices, default=BatchStatus.RUNNING)
     instruments = models.PositiveIntegerField(default=0, help_text="Active instruments with a bar on the date.")
     scored = models.PositiveIntegerField(default=0)
     resumed = models.PositiveIntegerField(default=0, help_text="Instruments already scored by an earlier run.")
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
-    timings = models.JSONField(default=dict, help_text="Seconds per stage.")
     export_path = models.CharField(max_length=500, blank=True)
-    error = models.TextField(blank=True)
-    note = models.TextField(blank=True, help_text="Why the run was skipped, or what it resumed.")
-    trace_id = models.CharField(max_length=128, blank=True)
-    started_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-started_at"]
+        ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["date", "status"], name="batchrun_date_status")]
 
     def __str__(self) -> str:
         return f"batch {self.date} ({self.status})"
-
-    @property
-    def seconds(self) -> float | None:
-        if self.finished_at is None:
-            return None
-        return (self.finished_at - self.started_at).total_seconds()
 
 
 class FeatureSnapshot(models.Model):

@@ -1,4 +1,4 @@
-"""Batch scoring of the whole universe as of one date: ``score_universe`` and its chunk and finalize steps.
+"""Batch scoring of the whole universe as of one date: start, score chunks, finalize.
 
 The run, stage by stage (each stage's seconds land in ``BatchRun.timings``):
 
@@ -9,12 +9,16 @@ The run, stage by stage (each stage's seconds land in ``BatchRun.timings``):
    ``rs_rank63`` ranks each stock's return across all of them.
 4. ``snapshots``: the feature rows go into ``FeatureSnapshot`` (bulk upsert). This is how the rows
    reach the chunks: Celery messages carry instrument ids and the run id, never arrays.
-5. ``score`` + ``write`` (per chunk, summed): a Celery chord fans the chunks out; each chunk task
-   reads its snapshots, scores them with the native booster of the run's model version (fixed when
-   the run starts, so a promotion mid-run cannot mix versions) and upserts its ``Prediction`` rows.
-   Chunk tasks are idempotent and retried with backoff; with no broker the chord runs in-process.
-6. ``rank``, ``export``, ``warm``: the finalize task ranks the day in one SQL statement, writes
+5. ``score`` + ``write`` (per chunk, summed): each chunk reads its snapshots, scores them with the
+   native booster of the run's model version (fixed when the run starts, so a promotion mid-run
+   cannot mix versions) and upserts its ``Prediction`` rows. Chunks are idempotent.
+6. ``rank``, ``export``, ``warm``: the finalize step ranks the day in one SQL statement, writes
    ``VCP_EXPORT_DIR/predictions_YYYY-MM-DD.csv``, warms the shared prediction cache, closes the run.
+
+Who runs the steps: ``predictions.tasks.batch_run_dispatch`` fans the chunks out to the workers as a
+chord (with the retry policy on the chunk task); ``batch_run_inline`` runs them one after another in
+this process (the command, ``make demo`` and the benchmark), without retries: a failed chunk fails
+the run, and a rerun resumes it.
 """
 
 from __future__ import annotations
@@ -23,46 +27,44 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from celery import chord, current_app, group
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from common.choices import RunStatus
+from common.metrics import observe_batch_run
+from common.services import run_fail, run_skip, run_start, run_succeed
 from features import spec
 from features.vcp import features_on
 from marketdata.models import Instrument
-from marketdata.selectors import bars_panel, latest_bar_date
+from marketdata.selectors import bars_panel, instruments_with_bar_on, latest_bar_date, market_dates
 from modelregistry.loader import loader
 from modelregistry.models import ModelVersion
-from monitoring.metrics import observe_batch_run
+from modelregistry.selectors import model_version_production_id
 from predictions import selectors
 from predictions.cache import prediction_key, predictions_cache
-from predictions.choices import BatchStatus, SnapshotSource
+from predictions.choices import SnapshotSource
 from predictions.exceptions import ModelUnavailableError, NoDataForDateError
 from predictions.export import predictions_csv_write
 from predictions.models import BatchRun, FeatureSnapshot, Prediction
-from vcp_platform.tracing import get_trace_id, new_trace_id
 
 logger = logging.getLogger("vcp.batch")
 
 WRITE_BATCH = 2000
-# The chunk task's retry policy (predictions.tasks.score_chunk), applied in-process by inline runs.
-CHUNK_MAX_RETRIES = 3
-INLINE_RETRY_DELAY = 0.5
-_METRIC_STATUS = {BatchStatus.SUCCEEDED: "success", BatchStatus.SKIPPED: "skipped", BatchStatus.FAILED: "failure"}
+_METRIC_STATUS = {RunStatus.SUCCEEDED: "success", RunStatus.SKIPPED: "skipped", RunStatus.FAILED: "failure"}
+# What a run saves besides its status fields when it closes.
+_COUNT_FIELDS = ("scored", "chunks_done", "export_path")
 
 
-def _finish(run: BatchRun, *, status: str, error: str = "") -> BatchRun:
-    run.status = status
-    run.error = error[:10_000]
-    run.finished_at = timezone.now()
-    run.save(update_fields=["status", "error", "finished_at", "timings", "scored", "chunks_done", "export_path"])
+def _observe(run: BatchRun) -> BatchRun:
+    assert run.finished_at is not None
     observe_batch_run(
-        status=_METRIC_STATUS[BatchStatus(status)],
+        status=_METRIC_STATUS[RunStatus(run.status)],
         seconds=run.seconds or 0.0,
         rows=run.scored,
         finished_at=run.finished_at.timestamp(),
@@ -70,21 +72,18 @@ def _finish(run: BatchRun, *, status: str, error: str = "") -> BatchRun:
     return run
 
 
-def batch_run_skip(*, date: dt.date, reason: str) -> BatchRun:
+def batch_run_skip(*, day: dt.date, reason: str) -> BatchRun:
     """Record a day that has nothing to score (an exchange holiday): a heartbeat, not a failure."""
-    run = BatchRun.objects.create(
-        date=date, status=BatchStatus.SKIPPED, note=reason, trace_id=get_trace_id() or new_trace_id()
-    )
-    return _finish(run, status=BatchStatus.SKIPPED)
+    return _observe(run_skip(run_start(BatchRun(date=day)), reason=reason))
 
 
 def batch_run_fail(*, batch_run_id: int, error: str) -> BatchRun:
     """Close a run as failed (idempotent: a finished run is left as it is)."""
     run = BatchRun.objects.get(pk=batch_run_id)
-    if run.status != BatchStatus.RUNNING:
+    if run.finished:
         return run
     logger.error("batch run failed", extra={"batch_run": run.pk, "date": str(run.date), "error": error})
-    return _finish(run, status=BatchStatus.FAILED, error=error)
+    return _observe(run_fail(run, error=error, extra=_COUNT_FIELDS))
 
 
 def _json_row(row: np.ndarray) -> list[float | None]:
@@ -118,7 +117,7 @@ def feature_snapshots_upsert(
 def _universe_features(*, date: dt.date, instrument_ids: Sequence[int], timings: dict[str, float]) -> np.ndarray:
     """(len(instrument_ids), 25) float32 rows, computed over the whole active universe."""
     started = time.perf_counter()
-    dates = selectors.market_dates(end=date, count=spec.LOOKBACK + 1)
+    dates = market_dates(end=date, count=spec.LOOKBACK + 1)
     panel = bars_panel(start=dates[0], end=date)
     timings["read_bars"] = time.perf_counter() - started
     started = time.perf_counter()
@@ -128,24 +127,24 @@ def _universe_features(*, date: dt.date, instrument_ids: Sequence[int], timings:
     return rows[[column[int(i)] for i in instrument_ids]]
 
 
-def score_universe(*, date: dt.date | None = None, chunk_size: int | None = None, inline: bool = False) -> BatchRun:
-    """Score every active instrument with a bar on ``date`` (default: the latest stored date).
+@dataclass(frozen=True)
+class BatchPlan:
+    """A started run and its chunks of instrument ids, ready to be scored by whoever runs them."""
 
-    ``inline`` scores the chunks in this process, one after another, with the chunk task's retry
-    policy (the command and the benchmark; also what happens with no broker, when Celery is eager).
-    Otherwise the chord goes to the Celery workers and the returned run is still RUNNING: the
-    finalize task closes it.
+    run: BatchRun
+    chunks: list[list[int]]
+
+
+def batch_run_start(*, date: dt.date | None = None, chunk_size: int | None = None) -> BatchPlan:
+    """Start a run for ``date`` (default: the latest stored date): fix the model version, compute the
+    universe's features once and store them as snapshots, and split what is left to score into chunks.
+
+    A failure is recorded on the run (FAILED, with the reason) and raised.
     """
-    from predictions.tasks import batch_failed, finalize_batch, score_chunk
-
     total_started = time.perf_counter()
     day = date or latest_bar_date()
-    version_id = selectors.production_version_id()
-    run = BatchRun.objects.create(
-        date=day or timezone.localdate(),
-        model_version_id=version_id,
-        trace_id=get_trace_id() or new_trace_id(),
-    )
+    version_id = model_version_production_id()
+    run = run_start(BatchRun(date=day or timezone.localdate(), model_version_id=version_id))
     timings: dict[str, float] = {}
     try:
         if version_id is None:
@@ -153,7 +152,7 @@ def score_universe(*, date: dt.date | None = None, chunk_size: int | None = None
         if day is None:
             raise NoDataForDateError("No bars are stored; ingest bhavcopy files or generate a market first.")
         started = time.perf_counter()
-        universe = selectors.instruments_with_bar_on(date=day)
+        universe = instruments_with_bar_on(date=day)
         if not universe:
             latest = latest_bar_date()
             raise NoDataForDateError(f"No active instrument has a bar on {day}; the latest stored date is {latest}.")
@@ -178,34 +177,24 @@ def score_universe(*, date: dt.date | None = None, chunk_size: int | None = None
     except Exception as exc:
         batch_run_fail(batch_run_id=run.pk, error=f"{type(exc).__name__}: {exc}")
         raise
+    return BatchPlan(run=run, chunks=chunks)
 
+
+def batch_run_inline(*, date: dt.date | None = None, chunk_size: int | None = None) -> BatchRun:
+    """Start, score every chunk in this process one after another, and finalize: the whole run now.
+
+    No retries: a failing chunk fails the run, and a rerun resumes from what was written.
+    """
+    plan = batch_run_start(date=date, chunk_size=chunk_size)
     try:
-        if chunks and not (inline or current_app.conf.task_always_eager):
-            header = group(score_chunk.si(run.pk, chunk) for chunk in chunks)
-            chord(header, finalize_batch.s(run.pk).on_error(batch_failed.s(run.pk))).apply_async()
-        else:
-            results = [_score_chunk_with_retries(batch_run_id=run.pk, instrument_ids=chunk) for chunk in chunks]
-            batch_run_finalize(batch_run_id=run.pk, chunk_results=results)
+        results = [batch_run_chunk_score(batch_run_id=plan.run.pk, instrument_ids=chunk) for chunk in plan.chunks]
+        return batch_run_finalize(batch_run_id=plan.run.pk, chunk_results=results)
     except Exception as exc:
-        batch_run_fail(batch_run_id=run.pk, error=f"{type(exc).__name__}: {exc}")
+        batch_run_fail(batch_run_id=plan.run.pk, error=f"{type(exc).__name__}: {exc}")
         raise
-    run.refresh_from_db()
-    return run
 
 
-def _score_chunk_with_retries(*, batch_run_id: int, instrument_ids: Sequence[int]) -> dict[str, Any]:
-    for attempt in range(CHUNK_MAX_RETRIES + 1):
-        try:
-            return score_chunk(batch_run_id=batch_run_id, instrument_ids=instrument_ids)
-        except Exception:
-            if attempt == CHUNK_MAX_RETRIES:
-                raise
-            logger.warning("chunk failed; retrying", exc_info=True, extra={"batch_run": batch_run_id})
-            time.sleep(INLINE_RETRY_DELAY * 2**attempt)
-    raise AssertionError("unreachable")
-
-
-def score_chunk(*, batch_run_id: int, instrument_ids: Sequence[int]) -> dict[str, Any]:
+def batch_run_chunk_score(*, batch_run_id: int, instrument_ids: Sequence[int]) -> dict[str, Any]:
     """Score one chunk of a run from its feature snapshots and upsert the predictions.
 
     Idempotent: instruments this run's model version already scored for the date are skipped, and
@@ -322,9 +311,7 @@ def batch_run_finalize(*, batch_run_id: int, chunk_results: Sequence[dict[str, A
     run.scored, run.chunks_done = fresh.scored, fresh.chunks_done
     run.export_path = str(path)
     run.timings = timings
-    run = _finish(run, status=BatchStatus.SUCCEEDED)
-    run.timings["total"] = run.seconds or 0.0
-    run.save(update_fields=["timings"])
+    run = _observe(run_succeed(run, extra=_COUNT_FIELDS))
     logger.info(
         "batch run succeeded",
         extra={"batch_run": run.pk, "date": str(run.date), "scored": run.scored, "resumed": run.resumed},

@@ -29,13 +29,13 @@ import numpy.typing as npt
 from django.db import DatabaseError
 
 from features import spec
-from features.panel import Panel
 from features.vcp import features_on
+from marketdata.panel import Panel
 from marketdata.selectors import bars_frame
 from modelregistry import artifacts
 from modelregistry.loader import LoadedModel, NoProductionModelError, loader
 from modelregistry.runtime import Contribution
-from predictions import selectors
+from predictions import lookups, selectors
 from predictions.cache import features_cache, features_key, prediction_key, predictions_cache
 from predictions.choices import SnapshotSource
 from predictions.exceptions import (
@@ -45,8 +45,8 @@ from predictions.exceptions import (
     PredictionError,
     UnknownSymbolError,
 )
+from predictions.lookups import InstrumentRef
 from predictions.models import FeatureSnapshot
-from predictions.selectors import InstrumentRef
 
 audit_logger = logging.getLogger("vcp.audit")
 
@@ -142,14 +142,14 @@ def features_compute(*, instrument: InstrumentRef, date: dt.date) -> npt.NDArray
 
     Raises ``NoDataForDateError`` (with the instrument's latest bar date) when it has no bar on ``date``.
     """
-    dates = selectors.market_dates(end=date, count=spec.LOOKBACK + 1)
+    dates = lookups.market_dates(end=date, count=spec.LOOKBACK + 1)
     frame = (
         bars_frame(instrument_ids=[instrument.id], start=dates[0], end=date, active_only=False)
         if dates and dates[-1] == date
         else None
     )
     if frame is None or frame.empty or frame["date"].iloc[-1].date() != date:
-        latest = selectors.latest_bar_dates(instrument_ids=[instrument.id]).get(instrument.id)
+        latest = lookups.latest_bar_dates(instrument_ids=[instrument.id]).get(instrument.id)
         raise NoDataForDateError(
             f"{instrument.symbol} has no bar on {date.isoformat()}.",
             details={"latest_available_date": latest.isoformat() if latest else None},
@@ -287,7 +287,7 @@ def _explain(model: LoadedModel, row: npt.NDArray[np.float32]) -> tuple[Contribu
         return tuple(native.explain(row, top=EXPLAIN_TOP))
 
 
-def predict_many(
+def predictions_serve(
     *, items: Sequence[PredictItem], explain: bool = False, actor: str = "", endpoint: str = "batch_predict"
 ) -> list[ServedPrediction | PredictionError]:
     """One result per item, in order: a served prediction or the error that stopped that item.
@@ -297,13 +297,13 @@ def predict_many(
     model = production_model()
     results: list[ServedPrediction | None] = [None] * len(items)
     errors: dict[int, PredictionError] = {}
-    refs = selectors.instruments_resolve(requests=[(it.symbol, it.exchange) for it in items])
+    refs = lookups.instruments_resolve(requests=[(it.symbol, it.exchange) for it in items])
     for i, (item, ref) in enumerate(zip(items, refs, strict=True)):
         if ref is None:
             where = f" on {item.exchange}" if item.exchange else ""
             errors[i] = UnknownSymbolError(f"Unknown symbol {item.symbol.strip().upper()!r}{where}.")
     undated = {ref.id for item, ref in zip(items, refs, strict=True) if ref is not None and item.date is None}
-    latest = selectors.latest_bar_dates(instrument_ids=undated) if undated else {}
+    latest = lookups.latest_bar_dates(instrument_ids=undated) if undated else {}
 
     pending: list[_Pending] = []
     for i, (item, ref) in enumerate(zip(items, refs, strict=True)):
@@ -357,7 +357,7 @@ def predict_many(
     return out
 
 
-def predict_one(
+def prediction_serve(
     *,
     symbol: str,
     exchange: str | None = None,
@@ -372,7 +372,7 @@ def predict_one(
     cached, and ``date`` is only echoed back.
     """
     if features is None:
-        (result,) = predict_many(
+        (result,) = predictions_serve(
             items=[PredictItem(symbol=symbol, exchange=exchange, date=date)],
             explain=explain,
             actor=actor,
@@ -383,7 +383,7 @@ def predict_one(
         return result
     row = features_vector(features)
     model = production_model()
-    (ref,) = selectors.instruments_resolve(requests=[(symbol, exchange)])
+    (ref,) = lookups.instruments_resolve(requests=[(symbol, exchange)])
     if ref is None:
         where = f" on {exchange}" if exchange else ""
         raise UnknownSymbolError(f"Unknown symbol {symbol.strip().upper()!r}{where}.")

@@ -1,57 +1,66 @@
-"""Thin Celery tasks for batch scoring; the work lives in predictions.services.
+"""Celery tasks of batch scoring: the daily beat entry, the chord that fans chunks out, and its steps.
 
-``score_universe_daily`` is the beat entry (vcp_platform/celery.py). It prepares the run and fans the
-chunks out as a chord: ``score_chunk`` x N, then ``finalize_batch``; ``batch_failed`` closes the run
-when a chunk has exhausted its retries.
+The work lives in ``predictions.services``; these tasks own the dispatch (``batch_run_dispatch``
+builds the chord once the run's rows are committed) and the retry policy of a chunk.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from celery import shared_task
-from django.utils import timezone
+from celery import chord, group, shared_task
+from django.db import transaction
 
-from marketdata.calendar import is_trading_session
+from common.tasks import day_of, trading_sessions_only
+from common.tracing import bind_to_current_context
+from marketdata.sessions import is_trading_session
 from predictions import services
 from predictions.exceptions import PredictionError
 
+# A chunk is idempotent and what fails in practice is transient (a database restart, a killed
+# worker, a full disk freed meanwhile): any failure is retried, with backoff.
+CHUNK_MAX_RETRIES = 3
+
 
 @shared_task(name="predictions.tasks.score_universe_daily", soft_time_limit=30 * 60, time_limit=35 * 60)
-def score_universe_daily(today: str | None = None) -> dict[str, Any]:
-    """Score today's universe (IST), or record a SKIPPED run on a day that is no trading session.
-
-    ``today`` (YYYY-MM-DD) overrides the clock, for reruns and tests.
-    """
-    day = dt.date.fromisoformat(today) if today else timezone.localdate()
-    if not is_trading_session(day):
-        run = services.batch_run_skip(date=day, reason="not an NSE/BSE trading session (XBOM calendar)")
-        return {"date": str(day), "batch_run": run.pk, "status": run.status}
+@trading_sessions_only(is_session=is_trading_session, record_skip=services.batch_run_skip)
+def score_universe_daily(day: str | None = None) -> dict[str, Any]:
+    """Score ``day``'s universe (YYYY-MM-DD; default today in India), or record a SKIPPED run on a
+    day that is no trading session. The chunks run on the workers; the finalize task closes the run."""
     try:
-        run = services.score_universe(date=day)
+        plan = services.batch_run_start(date=day_of(day))
     except PredictionError as exc:
         # Recorded on the run (FAILED) and alerted on from the batch metrics; a retry cannot help.
-        return {"date": str(day), "status": "failed", "error": exc.message}
-    return {"date": str(day), "batch_run": run.pk, "status": run.status}
+        return {"date": day, "status": "failed", "error": exc.message}
+    batch_run_dispatch(batch_run_id=plan.run.pk, chunks=plan.chunks)
+    return {"date": day, "record": plan.run.pk, "status": plan.run.status, "chunks": len(plan.chunks)}
+
+
+def batch_run_dispatch(*, batch_run_id: int, chunks: list[list[int]]) -> None:
+    """Fan ``chunks`` out as a chord (``score_chunk`` x N, then ``finalize_batch``) once the current
+    transaction commits, so no worker can read the run before its snapshots exist."""
+    if not chunks:  # everything was already scored: only the finalize step is left
+        transaction.on_commit(bind_to_current_context(finalize_batch.delay, [], batch_run_id))
+        return
+    header = group(score_chunk.si(batch_run_id, chunk) for chunk in chunks)
+    body = finalize_batch.s(batch_run_id).on_error(batch_failed.s(batch_run_id))
+    transaction.on_commit(bind_to_current_context(chord(header, body).apply_async))
 
 
 @shared_task(
     name="predictions.tasks.score_chunk",
-    # Any failure is retried: a chunk is idempotent, and what fails in practice is transient
-    # (a database restart, a killed worker, a full disk freed meanwhile).
     autoretry_for=(Exception,),
     retry_backoff=1,
     retry_backoff_max=60,
     retry_jitter=False,
-    max_retries=services.CHUNK_MAX_RETRIES,
+    max_retries=CHUNK_MAX_RETRIES,
     acks_late=True,
     reject_on_worker_lost=True,
     soft_time_limit=10 * 60,
     time_limit=12 * 60,
 )
 def score_chunk(batch_run_id: int, instrument_ids: list[int]) -> dict[str, Any]:
-    return services.score_chunk(batch_run_id=batch_run_id, instrument_ids=instrument_ids)
+    return services.batch_run_chunk_score(batch_run_id=batch_run_id, instrument_ids=instrument_ids)
 
 
 @shared_task(name="predictions.tasks.finalize_batch", soft_time_limit=10 * 60, time_limit=12 * 60)

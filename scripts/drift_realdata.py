@@ -30,16 +30,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from features.panel import Panel
+from features.reference import FeatureReference, reference_from_training
 from features.spec import FEATURE_NAMES
 from features.vcp import compute_features
-from monitoring.drift import (
-    DriftResult,
-    DriftStatus,
-    FeatureReference,
-    drift_report,
-    reference_from_training,
-)
+from marketdata.panel import Panel
+from monitoring.drift import DriftResult, DriftStatus, drift_report
 
 DEFAULT_PARQUET = Path(__file__).resolve().parents[2] / "shared" / "data" / "nse_eq_daily_2015_2022.parquet"
 REFERENCE_ROWS = 500_000  # modelregistry.training_run.REFERENCE_ROWS

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 
-from features.panel import Panel  # noqa: E402
+from marketdata.panel import Panel  # noqa: E402
 from modelregistry.datasets import panel_dataset  # noqa: E402
 from modelregistry.training_run import TrainingOutcome, Windows, run_training  # noqa: E402
 

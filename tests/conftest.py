@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,15 @@ def _isolated_data_dirs(settings: pytest.FixtureRequest, tmp_path: Path) -> None
     """Every test writes artifacts and exports into its own temporary directory."""
     settings.VCP_ARTIFACT_ROOT = tmp_path / "artifacts"  # type: ignore[attr-defined]
     settings.VCP_EXPORT_DIR = tmp_path / "exports"  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def eager_celery() -> Iterator[None]:
+    """Tasks run in-process, whatever the broker settings (``make test`` points Celery at Redis)."""
+    from vcp_platform.celery import app
+
+    saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved

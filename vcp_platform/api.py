@@ -1,18 +1,15 @@
-"""The one router for /api/v1/. Each app registers its viewsets and plain views here."""
+"""The one router for /api/v1/: each app's API module registers its viewsets and adds its plain views."""
 
 from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver
 from rest_framework.routers import DefaultRouter
 
-router = DefaultRouter(trailing_slash=False)
-
-# Plain (non-viewset) API views, added by apps in predictions/api/urls.py.
-extra_urlpatterns: list[URLPattern | URLResolver] = []
-
 
 def api_urlpatterns() -> list[URLPattern | URLResolver]:
+    from modelregistry.api import urls as registry_urls
     from predictions.api import urls as prediction_urls
 
-    prediction_urls.register(router)
+    router = DefaultRouter(trailing_slash=False)
+    registry_urls.register(router)
     return [*prediction_urls.urlpatterns, *router.urls]

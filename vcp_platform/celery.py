@@ -60,7 +60,7 @@ def _use_django_logging(**_: Any) -> None:
 def _serve_worker_metrics(**_: Any) -> None:
     from django.conf import settings
 
-    from monitoring.metrics import connect_celery_signals
+    from common.metrics import connect_celery_signals
 
     port = settings.VCP_CELERY_METRICS_PORT
     # One port per pool process plus the main one: the first free of 16 consecutive ports.
@@ -73,7 +73,7 @@ TRACE_HEADER = "vcp_trace_id"
 
 @signals.before_task_publish.connect
 def _attach_trace_id(headers: dict[str, Any] | None = None, **_: Any) -> None:
-    from vcp_platform.tracing import get_trace_id
+    from common.tracing import get_trace_id
 
     trace_id = get_trace_id()
     if headers is not None and trace_id and TRACE_HEADER not in headers:
@@ -87,7 +87,7 @@ _trace_tokens: dict[str, Any] = {}
 
 @signals.task_prerun.connect
 def _restore_trace_id(task_id: str | None = None, task: Any = None, **_: Any) -> None:
-    from vcp_platform.tracing import clean_trace_id, get_trace_id, set_trace_id
+    from common.tracing import clean_trace_id, get_trace_id, set_trace_id
 
     incoming = getattr(task.request, TRACE_HEADER, None) if task is not None else None
     trace_id = incoming or get_trace_id() or clean_trace_id(None)
@@ -97,22 +97,9 @@ def _restore_trace_id(task_id: str | None = None, task: Any = None, **_: Any) ->
 
 @signals.task_postrun.connect
 def _clear_trace_id(task_id: str | None = None, **_: Any) -> None:
-    from vcp_platform.tracing import reset_trace_id
+    from common.tracing import reset_trace_id
 
     token = _trace_tokens.pop(task_id, None) if task_id is not None else None
     if token is not None:
         with contextlib.suppress(ValueError):  # token from another context (thread pools): nothing to restore
             reset_trace_id(token)
-
-
-def beat_schedule_sync() -> list[str]:
-    """Write ``BEAT_SCHEDULE`` into django-celery-beat's tables, as beat does when it starts.
-
-    Lets staff see and edit the schedule in admin before beat has ever run (and lets tests check
-    it). Re-running updates the same rows.
-    """
-    from django_celery_beat.schedulers import ModelEntry
-
-    for name, fields in BEAT_SCHEDULE.items():
-        ModelEntry.from_entry(name, app=app, **fields)
-    return list(BEAT_SCHEDULE)

@@ -13,6 +13,7 @@ from typing import Any
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
+from common.logging import build_logging_config
 from vcp_platform.env import (
     env_bool,
     env_db_url,
@@ -23,7 +24,6 @@ from vcp_platform.env import (
     env_redis_url,
     env_str,
 )
-from vcp_platform.logging import build_logging_config
 
 django_stubs_ext.monkeypatch()
 
@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "django_celery_beat",
+    "common",
     "marketdata",
     "modelregistry",
     "predictions",
@@ -71,7 +72,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "vcp_platform.middleware.TraceIdMiddleware",
+    "common.middleware.TraceIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -79,7 +80,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "vcp_platform.middleware.PrometheusAfterMiddleware",  # django-prometheus's, labelled children cached
+    "common.middleware.PrometheusAfterMiddleware",  # django-prometheus's, labelled children cached
 ]
 
 ROOT_URLCONF = "vcp_platform.urls"
@@ -149,14 +150,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- Django REST framework ----------------------------------------------------------------------
 REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "predictions.api.authentication.CachedTokenAuthentication",
+        "common.api.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_THROTTLE_CLASSES": ["predictions.api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["common.api.throttling.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"token": env_str("API_THROTTLE_RATE", "6000/min")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "predictions.api.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "common.api.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

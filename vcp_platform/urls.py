@@ -1,15 +1,20 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from predictions.api.errors import api_not_found
+from backtesting import urls as backtesting_urls
+from common.api.errors import api_not_found
+from monitoring import urls as monitoring_urls
 from vcp_platform.api import api_urlpatterns
+
+# The staff pages (server-rendered, staff login): each app contributes its patterns to one namespace.
+staff_urlpatterns: list[URLPattern | URLResolver] = [*monitoring_urls.urlpatterns, *backtesting_urls.urlpatterns]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("staff/", include("vcp_platform.staff", namespace="staff")),
+    path("staff/", include((staff_urlpatterns, "staff"), namespace="staff")),
     path("api/v1/", include((api_urlpatterns(), "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -15,14 +15,11 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.api.serializers import MAX_ID, ErrorBodySerializer, StrictSerializer
 from features import spec
 from marketdata.choices import Exchange
-from modelregistry.models import ModelVersion
 from predictions.models import Prediction
 from predictions.selectors import ORDERINGS
-
-MAX_ID = 2**63 - 1  # PostgreSQL bigint: a larger id must be a 400/404, not a database error
-
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -77,20 +74,9 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
-class _StrictSerializer(serializers.Serializer):
-    """Refuses unknown keys, so a misspelt field is an error rather than silently ignored."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
-
-
 FeatureVectorSerializer = type(
     "FeatureVectorSerializer",
-    (_StrictSerializer,),
+    (StrictSerializer,),
     {
         "__doc__": "All 25 VCP features by name (units in docs/features.md); every value a finite number.",
         **{f.name: FiniteFloatField(help_text=f"{f.description} ({f.unit}).") for f in spec.FEATURES},
@@ -98,7 +84,7 @@ FeatureVectorSerializer = type(
 )
 
 
-class PredictRequestSerializer(_StrictSerializer):
+class PredictRequestSerializer(StrictSerializer):
     symbol = SymbolField(help_text="NSE ticker or BSE scrip code, e.g. RELIANCE, M&M, BAJAJ-AUTO, 500325.")
     exchange = serializers.ChoiceField(
         choices=Exchange.choices, required=False, allow_null=True, help_text="NSE or BSE; NSE first when omitted."
@@ -114,13 +100,13 @@ class PredictRequestSerializer(_StrictSerializer):
     )
 
 
-class BatchItemSerializer(_StrictSerializer):
+class BatchItemSerializer(StrictSerializer):
     symbol = SymbolField()
     exchange = serializers.ChoiceField(choices=Exchange.choices, required=False, allow_null=True)
     date = serializers.DateField(required=False, allow_null=True)
 
 
-class BatchPredictRequestSerializer(_StrictSerializer):
+class BatchPredictRequestSerializer(StrictSerializer):
     items = serializers.ListField(
         child=BatchItemSerializer(),
         min_length=1,
@@ -160,16 +146,6 @@ class PredictionResponseSerializer(serializers.Serializer):
         help_text="Where the features came from (computed: from stored bars, with rs_rank63 missing).",
     )
     explanation = ContributionSerializer(many=True, required=False, help_text="Only with explain: true.")
-
-
-class ErrorBodySerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable machine-readable code, e.g. unknown_symbol.")
-    message = serializers.CharField()
-    details = serializers.DictField(help_text="Field errors under 'fields'; other context by code.")
-
-
-class ErrorSerializer(serializers.Serializer):
-    error = ErrorBodySerializer()
 
 
 class BatchResultSerializer(serializers.Serializer):
@@ -222,31 +198,6 @@ class RankedPredictionSerializer(serializers.ModelSerializer[Prediction]):
     @extend_schema_field(ModelRefSerializer)
     def get_model(self, obj: Prediction) -> dict[str, Any]:
         return {"name": obj.model_version.name, "version": obj.model_version.version}
-
-
-class ModelVersionSerializer(serializers.ModelSerializer[ModelVersion]):
-    class Meta:
-        model = ModelVersion
-        fields = (
-            "id",
-            "name",
-            "version",
-            "algorithm",
-            "status",
-            "threshold",
-            "horizon",
-            "feature_names",
-            "feature_set_hash",
-            "metrics",
-            "train_start",
-            "train_end",
-            "valid_end",
-            "test_end",
-            "created_at",
-            "promoted_at",
-            "rolled_back_at",
-        )
-        read_only_fields = fields
 
 
 class HealthSerializer(serializers.Serializer):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
-from rest_framework.routers import DefaultRouter
 
 from predictions.api import views
 
@@ -14,8 +13,3 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("health", views.HealthView.as_view(), name="health"),
     path("health/ready", views.ReadyView.as_view(), name="health-ready"),
 ]
-
-
-def register(router: DefaultRouter) -> None:
-    """Register the read-only viewsets on the central router."""
-    router.register("models", views.ModelVersionViewSet, basename="model")

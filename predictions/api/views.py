@@ -7,25 +7,25 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from modelregistry.models import ModelVersion
-from monitoring.metrics import observe_prediction
+from common.api import schema as api_schema
+from common.api.errors import api_error_from, error_body
+from common.api.pagination import StrictPageNumberPagination
+from common.api.parsers import LenientJSONParser
+from common.api.schema import AUTH_ERRORS
+from common.metrics import observe_prediction
 from predictions import selectors, serving
 from predictions.api import schema
-from predictions.api.errors import api_error_from, error_body
-from predictions.api.pagination import StrictPageNumberPagination
-from predictions.api.parsers import LenientJSONParser
 from predictions.api.serializers import (
     BatchPredictRequestSerializer,
     BatchPredictResponseSerializer,
     HealthSerializer,
-    ModelVersionSerializer,
     PredictionListQuerySerializer,
     PredictionResponseSerializer,
     PredictRequestSerializer,
@@ -37,8 +37,6 @@ from predictions.exceptions import PredictionError
 from predictions.health import readiness
 from predictions.models import Prediction
 from predictions.serving import PredictItem, ServedPrediction
-
-AUTH_ERRORS = {401: schema.UNAUTHORIZED, 429: schema.THROTTLED}
 
 
 def actor_of(request: Request) -> str:
@@ -72,7 +70,7 @@ class PredictView(APIView):
         request=PredictRequestSerializer,
         responses={
             200: PredictionResponseSerializer,
-            400: schema.BAD_REQUEST,
+            400: api_schema.BAD_REQUEST,
             404: schema.NOT_FOUND_SYMBOL,
             503: schema.UNAVAILABLE,
             **AUTH_ERRORS,
@@ -86,7 +84,7 @@ class PredictView(APIView):
             serializer = PredictRequestSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
-            served = serving.predict_one(
+            served = serving.prediction_serve(
                 symbol=data["symbol"],
                 exchange=data.get("exchange"),
                 date=data.get("date"),
@@ -113,7 +111,7 @@ class BatchPredictView(APIView):
         request=BatchPredictRequestSerializer,
         responses={
             200: BatchPredictResponseSerializer,
-            400: schema.BAD_REQUEST,
+            400: api_schema.BAD_REQUEST,
             503: schema.UNAVAILABLE,
             **AUTH_ERRORS,
         },
@@ -156,7 +154,7 @@ class BatchPredictView(APIView):
             for it in serializer.validated_data["items"]
         ]
         try:
-            outcomes = serving.predict_many(
+            outcomes = serving.predictions_serve(
                 items=items, explain=serializer.validated_data["explain"], actor=actor_of(request)
             )
         except PredictionError:
@@ -193,8 +191,8 @@ class BatchPredictView(APIView):
         parameters=[PredictionListQuerySerializer],
         responses={
             200: RankedPredictionSerializer(many=True),
-            400: schema.BAD_QUERY,
-            404: schema.NOT_FOUND,
+            400: api_schema.BAD_QUERY,
+            404: api_schema.NOT_FOUND,
             **AUTH_ERRORS,
         },
         examples=[OpenApiExample("Top candidate", value=schema.RANKED_EXAMPLE, response_only=True)],
@@ -223,31 +221,6 @@ class PredictionListView(ListAPIView):
             will_hit=params.get("will_hit"),
             ordering=params["ordering"],
         )
-
-
-@extend_schema_view(
-    list=extend_schema(
-        operation_id="models_list",
-        tags=["models"],
-        summary="Model versions, newest first",
-        responses={200: ModelVersionSerializer(many=True), 400: schema.BAD_QUERY, 404: schema.NOT_FOUND, **AUTH_ERRORS},
-        examples=[OpenApiExample("Production version", value=schema.MODEL_VERSION_EXAMPLE, response_only=True)],
-    ),
-    retrieve=extend_schema(
-        operation_id="models_retrieve",
-        tags=["models"],
-        summary="One model version",
-        responses={200: ModelVersionSerializer, 404: schema.NOT_FOUND, **AUTH_ERRORS},
-        examples=[OpenApiExample("Production version", value=schema.MODEL_VERSION_EXAMPLE, response_only=True)],
-    ),
-)
-class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet[ModelVersion]):
-    serializer_class = ModelVersionSerializer
-    pagination_class = StrictPageNumberPagination
-    lookup_value_regex = r"[0-9]{1,18}"  # larger ids cannot exist and would overflow bigint
-
-    def get_queryset(self) -> QuerySet[ModelVersion]:
-        return selectors.model_versions()
 
 
 class HealthView(APIView):

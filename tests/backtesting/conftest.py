@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,18 +16,6 @@ from modelregistry.datasets import PanelDataset, panel_dataset
 
 MARKET_START = dt.date(2021, 1, 4)
 MARKET_DAYS = 330
-
-
-@pytest.fixture
-def eager_celery() -> Iterator[None]:
-    """Tasks run in-process, whatever the broker settings (``make test`` points Celery at Redis)."""
-    from vcp_platform.celery import app
-
-    saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
-    app.conf.task_always_eager = True
-    app.conf.task_eager_propagates = True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
 
 
 @pytest.fixture(autouse=True)

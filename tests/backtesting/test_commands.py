@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from backtesting.choices import RunStatus
 from backtesting.models import BacktestRun, ComparisonRun, WalkForwardRun
+from common.choices import RunStatus
 from marketdata.synthetic import SyntheticMarket
 from tests.factories import register_version
 

@@ -18,8 +18,8 @@ from backtesting.engine import (
     signals_from_scores,
     simulate,
 )
-from features.panel import Panel
 from marketdata import circuits
+from marketdata.panel import Panel
 
 NO_COSTS = CostRates(**{f.name: 0.0 for f in fields(CostRates)})
 NO_SLIPPAGE = CostRates(slippage_bps=0.0)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from backtesting import feature_cache
-from features.panel import PANEL_FIELDS
+from marketdata.panel import PANEL_FIELDS
 from modelregistry.datasets import PanelDataset
 from modelregistry.training import INFO_HIT_TODAY, INFO_RETURN_20D, INFO_SERIES
 

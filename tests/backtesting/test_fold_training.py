@@ -10,7 +10,7 @@ import pytest
 from backtesting import feature_cache
 from backtesting.fold_training import FoldConfig, fold_split, train_fold
 from backtesting.walkforward import Fold, make_folds
-from features.panel import Panel
+from marketdata.panel import Panel
 from modelregistry.datasets import PanelDataset, panel_dataset
 
 FAST = FoldConfig(rounds=15, valid_dates=20)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from backtesting import services
+from backtesting import services, tasks
 from backtesting.fold_training import FoldConfig
 from backtesting.models import BacktestRun
 from backtesting.report import render_report
@@ -45,6 +45,7 @@ def test_report_opens_in_headless_chromium_without_console_errors(
     design = services.WalkForwardDesign(start=dt.date(2021, 9, 1), folds=2, train_days=120, test_days=20)
     with django_capture_on_commit_callbacks(execute=True):
         run = services.walk_forward_create(design=design, fold_config=FoldConfig(rounds=10, valid_dates=20))
+        tasks.walk_forward_dispatch(run_id=run.pk)
     report = tmp_path / "report.html"
     report.write_text(render_report(BacktestRun.objects.get(walk_forward=run)), encoding="utf-8")
     broken = tmp_path / "broken.html"

@@ -8,11 +8,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from backtesting import services
-from backtesting.choices import BacktestSource, ComparisonKind, RunStatus
+from backtesting import services, tasks
+from backtesting.choices import BacktestSource, ComparisonKind
 from backtesting.engine import BacktestConfig
 from backtesting.fold_training import FoldConfig
 from backtesting.models import BacktestRun, ComparisonRun, WalkForwardFold, WalkForwardRun
+from backtesting.services import data as service_data
+from backtesting.services import walk_forwards
+from common.choices import RunStatus
 from marketdata.selectors import trading_dates
 from marketdata.synthetic import SyntheticMarket
 from modelregistry.models import ModelVersion
@@ -43,6 +46,7 @@ def run_walk_forward(
         options = {"design": DESIGN, "fold_config": FAST, **kwargs}
         with django_capture_on_commit_callbacks(execute=True):
             created = services.walk_forward_create(**options)
+            tasks.walk_forward_dispatch(run_id=created.pk)
         created.refresh_from_db()
         return created
 
@@ -52,10 +56,10 @@ def run_walk_forward(
 def test_walk_forward_trains_each_fold_once_on_features_computed_once(
     run_walk_forward: Callable[..., WalkForwardRun], monkeypatch: pytest.MonkeyPatch, data_dir: Path
 ) -> None:
-    features = Counter(services.panel_dataset)
-    folds = Counter(services.train_fold)
-    monkeypatch.setattr(services, "panel_dataset", features)
-    monkeypatch.setattr(services, "train_fold", folds)
+    features = Counter(service_data.panel_dataset)
+    folds = Counter(walk_forwards.train_fold)
+    monkeypatch.setattr(service_data, "panel_dataset", features)
+    monkeypatch.setattr(walk_forwards, "train_fold", folds)
     run = run_walk_forward()
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert (features.calls, folds.calls) == (1, 3)
@@ -93,8 +97,8 @@ def test_rerunning_a_walk_forward_updates_its_rows_and_reuses_the_cached_feature
     run_walk_forward: Callable[..., WalkForwardRun], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = run_walk_forward()
-    features = Counter(services.panel_dataset)
-    monkeypatch.setattr(services, "panel_dataset", features)
+    features = Counter(service_data.panel_dataset)
+    monkeypatch.setattr(service_data, "panel_dataset", features)
     again = run_walk_forward()
     assert again.pk == first.pk
     assert again.runs == 2
@@ -115,14 +119,14 @@ def test_rerunning_a_walk_forward_updates_its_rows_and_reuses_the_cached_feature
 def test_a_failed_fold_is_recorded_and_the_other_folds_still_count(
     run_walk_forward: Callable[..., WalkForwardRun], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = services.train_fold
+    real = walk_forwards.train_fold
 
     def flaky(dataset: Any, fold: Any, **kwargs: Any) -> Any:
         if fold.index == 1:
             raise RuntimeError("out of memory")
         return real(dataset, fold, **kwargs)
 
-    monkeypatch.setattr(services, "train_fold", flaky)
+    monkeypatch.setattr(walk_forwards, "train_fold", flaky)
     run = run_walk_forward()
     assert run.status == RunStatus.FAILED
     assert "fold 1: RuntimeError: out of memory" in run.error
@@ -147,7 +151,7 @@ def test_a_run_in_progress_is_not_started_twice(
     run_walk_forward: Callable[..., WalkForwardRun], django_capture_on_commit_callbacks: Any
 ) -> None:
     with django_capture_on_commit_callbacks(execute=False):
-        pending = services.walk_forward_create(design=DESIGN, fold_config=FAST)  # enqueued, not run yet
+        pending = services.walk_forward_create(design=DESIGN, fold_config=FAST)  # claimed, not run yet
     with pytest.raises(services.RunInProgressError, match="pending"):
         services.walk_forward_create(design=DESIGN, fold_config=FAST)
     forced = run_walk_forward(force=True)

@@ -6,11 +6,11 @@ from typing import Any
 import pytest
 
 from backtesting import services, tasks
-from backtesting.choices import RunStatus
 from backtesting.engine import BacktestConfig
 from backtesting.fold_training import FoldConfig
 from backtesting.models import WalkForwardRun
 from backtesting.trading import config_to_dict
+from common.choices import RunStatus
 from marketdata.synthetic import SyntheticMarket
 
 pytestmark = pytest.mark.django_db

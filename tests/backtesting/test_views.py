@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from backtesting import services
+from backtesting import services, tasks
 from backtesting.fold_training import FoldConfig
 from backtesting.models import BacktestRun, ComparisonRun, WalkForwardRun
 from backtesting.report import plotly_js
@@ -36,6 +36,7 @@ def walk_forward(
 ) -> WalkForwardRun:
     with django_capture_on_commit_callbacks(execute=True):
         run = services.walk_forward_create(design=DESIGN, fold_config=FoldConfig(rounds=10, valid_dates=20))
+        tasks.walk_forward_dispatch(run_id=run.pk)
     run.refresh_from_db()
     return run
 

@@ -49,7 +49,7 @@ def test_feature_set_hash_is_the_same_in_a_fresh_process() -> None:
 
 def test_importing_features_does_not_import_django() -> None:
     code = (
-        "import sys, features, features.vcp, features.adjust, features.spec, features.panel; "
+        "import sys, features, features.vcp, features.adjust, features.spec, marketdata.panel; "
         "print(sorted(m for m in sys.modules if m == 'django' or m.startswith('django.')))"
     )
     result = subprocess.run(

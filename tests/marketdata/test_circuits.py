@@ -111,7 +111,7 @@ def test_known_real_upper_circuits_are_detected(real_parquet: Path) -> None:
 
 @pytest.mark.realdata
 def test_upper_circuit_rate_on_real_data_is_in_the_documented_range(real_parquet: Path) -> None:
-    from features.panel import Panel
+    from marketdata.panel import Panel
 
     panel = Panel.from_long(pd.read_parquet(real_parquet))
     flags = circuits.upper_circuit_panel(panel.close, panel.high, panel.prev_close)

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from django.conf import LazySettings
 
+from common.choices import RunStatus
 from marketdata import services
-from marketdata.choices import IngestStatus
 from marketdata.ingest.result import ALREADY_INGESTED, FAILED, SUCCEEDED, IngestResult
 from marketdata.models import DailyBar, IngestRun, Instrument
 from marketdata.services import bars_ingest
@@ -56,7 +56,7 @@ def _refused(path: Path, before: tuple[int, int], **options: object) -> IngestRe
     assert result.status == FAILED
     assert (DailyBar.objects.count(), Instrument.objects.count()) == before
     run = IngestRun.objects.get(pk=result.run_id)
-    assert run.status == IngestStatus.FAILED
+    assert run.status == RunStatus.FAILED
     assert run.error == result.error
     return result
 

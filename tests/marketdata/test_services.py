@@ -12,8 +12,8 @@ import pytest
 from django.conf import LazySettings
 from django.db import transaction
 
+from common.choices import RunStatus
 from marketdata import services
-from marketdata.choices import IngestStatus
 from marketdata.ingest.result import FAILED, SUCCEEDED
 from marketdata.models import DailyBar, IngestRun, Instrument
 from marketdata.services import UpsertCounts, bars_ingest, bars_upsert
@@ -154,7 +154,7 @@ def test_ingest_records_a_run_with_counts_and_trade_date(tmp_path: Path) -> None
     path = _legacy(tmp_path / "cm01APR2024bhav.csv", "01-APR-2024", "AAA", "BBB")
     [result] = bars_ingest(path=path, progress=False)
     run = IngestRun.objects.get(pk=result.run_id)
-    assert (run.status, run.layout, run.trade_date) == (IngestStatus.SUCCEEDED, "nse_legacy", dt.date(2024, 4, 1))
+    assert (run.status, run.layout, run.trade_date) == (RunStatus.SUCCEEDED, "nse_legacy", dt.date(2024, 4, 1))
     assert (run.rows_read, run.rows_inserted, run.rows_updated, run.rows_unchanged) == (2, 2, 0, 0)
     assert len(run.sha256) == 64
     assert run.finished_at is not None
@@ -197,4 +197,4 @@ def test_ingest_of_a_missing_path_is_a_failed_run(tmp_path: Path) -> None:
     [result] = bars_ingest(path=tmp_path / "nope.csv", progress=False)
     assert result.status == FAILED
     assert "does not exist" in result.error
-    assert IngestRun.objects.get(pk=result.run_id).status == IngestStatus.FAILED
+    assert IngestRun.objects.get(pk=result.run_id).status == RunStatus.FAILED

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.panel import Panel
+from marketdata.panel import Panel
 from modelregistry.datasets import panel_dataset
 from modelregistry.training_run import run_training
 

@@ -55,7 +55,7 @@ def test_train_model_registers_a_candidate_with_metrics_artifacts_and_reference(
     for scorer in ("model", "hit_today", "momentum_top_k"):
         assert version.metric("pr_auc", scorer=scorer) is not None
     assert version.metric("pr_auc", part="new_circuits") is not None
-    from monitoring.drift import FeatureReference
+    from features.reference import FeatureReference
 
     reference = FeatureReference.from_dict(version.reference)
     assert reference.names == spec.FEATURE_NAMES

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from features.reference import reference_from_training
 from features.spec import FEATURE_NAMES
 from marketdata.calendar import xbom
 from marketdata.models import DailyBar, Instrument
 from modelregistry import services as registry
 from modelregistry.models import ModelVersion
-from monitoring.drift import reference_from_training
 from predictions.models import Prediction
 from tests.factories import register_version
 
@@ -136,14 +136,3 @@ def two_versions(db: None) -> tuple[ModelVersion, ModelVersion]:
     v2 = register_version(seed=2, f1=0.5)
     v2 = registry.model_version_promote(version=v2, actor=None, reason="better on the test year")
     return v1, v2
-
-
-@pytest.fixture
-def eager_celery() -> Iterator[None]:
-    """Run tasks in-process: the test settings point Celery at Redis, where no worker listens."""
-    from vcp_platform.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before

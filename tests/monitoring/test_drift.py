@@ -7,21 +7,19 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from features.reference import reference_from_training
 from monitoring.drift import (
     DriftResult,
     DriftStatus,
-    FeatureReference,
-    bin_proportions,
     drift_report,
     ks,
     psi,
     psi_status,
     psi_threshold_for_sample_size,
-    reference_from_training,
 )
 
 
-def _training(rows: int = 20_000, seed: int = 0) -> np.ndarray:
+def training_values(rows: int = 20_000, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     values = np.column_stack(
         [
@@ -38,7 +36,7 @@ NAMES = ("ret_1d", "uc_count_20", "price")
 
 
 def test_identical_distributions_have_zero_psi() -> None:
-    values = _training()
+    values = training_values()
     reference = reference_from_training(values, NAMES)
     for j, base in enumerate(reference.features):
         assert psi(base.proportions, values[:, j], base.edges) == 0.0
@@ -76,58 +74,6 @@ def test_psi_rejects_proportions_that_do_not_fit_the_edges() -> None:
         psi([0.2, 0.3, 0.5, 0.0], [1.0], [0.5])
 
 
-def test_continuous_feature_gets_ten_near_equal_bins() -> None:
-    base = reference_from_training(_training(), NAMES).features[0]
-    assert len(base.edges) == 9
-    assert np.all(np.diff(base.edges) > 0)
-    assert np.allclose(base.proportions[:-1], 0.1, atol=1e-3)
-    assert base.missing_share == 0.0
-
-
-def test_discrete_feature_edges_are_deduplicated_to_one_bin_per_value() -> None:
-    values = _training()
-    base = reference_from_training(values, NAMES).features[1]
-    # Poisson(0.4): 0 covers ~67% of rows, so deciles 1-6 all equal 0 and collapse into one edge.
-    assert len(base.edges) == len(set(base.edges)) < 9
-    assert base.edges[0] == 0.0
-    zeros_share = float(np.mean(values[:, 1] == 0))
-    assert base.proportions[0] == pytest.approx(zeros_share)
-    assert sum(base.proportions) == pytest.approx(1.0)
-
-
-def test_values_beyond_the_training_range_land_in_the_outer_bins() -> None:
-    proportions = bin_proportions([-1e12, 1e12, np.nan, 0.0], [-1.0, 1.0])
-    assert proportions.tolist() == [0.25, 0.25, 0.25, 0.25]
-
-
-def test_reference_counts_rows_and_missing_share() -> None:
-    values = _training()
-    base = reference_from_training(values, NAMES).features[2]
-    assert base.rows == len(values)
-    assert base.count == int(np.isfinite(values[:, 2]).sum())
-    assert base.missing_share == pytest.approx(1 - base.count / base.rows)
-    assert len(base.sample) == 1000
-
-
-def test_reference_json_round_trip_is_exact() -> None:
-    values = _training(rows=3_000)
-    values = np.column_stack([values, np.full(len(values), 7.0), np.full(len(values), np.nan)])
-    reference = reference_from_training(values, [*NAMES, "constant", "all_missing"])
-    text = reference.to_json()
-    json.loads(text)  # plain JSON: no NaN or Infinity tokens
-    assert FeatureReference.from_json(text) == reference
-    assert reference.features[3].edges == (7.0,)
-    assert reference.features[4].edges == ()
-    assert reference.features[4].proportions == (0.0, 1.0)
-
-
-def test_reference_json_refuses_an_unknown_format() -> None:
-    data = reference_from_training(_training(rows=100), NAMES).to_dict()
-    data["format"] = 99
-    with pytest.raises(ValueError, match="format"):
-        FeatureReference.from_dict(data)
-
-
 def test_ks_matches_scipy() -> None:
     rng = np.random.default_rng(1)
     reference, current = rng.normal(0, 1, 1000), rng.normal(0.2, 1, 500)
@@ -146,7 +92,7 @@ def test_ks_ignores_missing_values_and_is_nan_for_an_empty_side() -> None:
 
 
 def test_quantile_sample_gives_the_ks_statistic_of_the_full_reference() -> None:
-    values = _training(rows=200_000)
+    values = training_values(rows=200_000)
     reference = reference_from_training(values, NAMES)
     current = np.random.default_rng(2).normal(0.1, 1.1, 2_000)
     compact, _ = ks(reference.features[0].sample, current)
@@ -196,9 +142,9 @@ def test_psi_status_boundaries_are_0_1_and_0_25(value: float, status: DriftStatu
 
 
 def test_report_flags_the_shifted_feature_and_asks_for_a_retrain() -> None:
-    values = _training()
+    values = training_values()
     reference = reference_from_training(values, NAMES)
-    current = _training(rows=2_000, seed=9)
+    current = training_values(rows=2_000, seed=9)
     current[:, 0] += 1.0  # one standard deviation
     result = drift_report(reference, current)
     by_name = {f.name: f for f in result.features}
@@ -215,16 +161,16 @@ def test_report_flags_the_shifted_feature_and_asks_for_a_retrain() -> None:
 
 
 def test_report_of_a_fresh_sample_from_the_same_distribution_is_ok() -> None:
-    reference = reference_from_training(_training(), NAMES)
-    result = drift_report(reference, _training(rows=2_000, seed=4))
+    reference = reference_from_training(training_values(), NAMES)
+    result = drift_report(reference, training_values(rows=2_000, seed=4))
     assert result.status is DriftStatus.OK
     assert not result.retrain_needed
     assert all(f.psi < 0.1 for f in result.features)
 
 
 def test_small_samples_do_not_cry_wolf() -> None:
-    reference = reference_from_training(_training(), NAMES)
-    small = _training(rows=12, seed=5)
+    reference = reference_from_training(training_values(), NAMES)
+    small = training_values(rows=12, seed=5)
     # Twelve rows over ten bins always look "shifted" to the fixed reading...
     ungated = drift_report(reference, small, require_significance=False)
     assert any(f.status is not DriftStatus.OK for f in ungated.features)
@@ -252,15 +198,15 @@ def test_a_fixed_reading_within_sampling_noise_stays_ok() -> None:
 
 
 def test_report_tests_each_feature_at_alpha_over_the_feature_count() -> None:
-    reference = reference_from_training(_training(), NAMES)
-    result = drift_report(reference, _training(rows=2_000, seed=8), alpha=0.06)
+    reference = reference_from_training(training_values(), NAMES)
+    result = drift_report(reference, training_values(rows=2_000, seed=8), alpha=0.06)
     first = result.features[0]
     assert first.psi_critical == pytest.approx(psi_threshold_for_sample_size(20_000, 2_000, 10, alpha=0.02))
 
 
 def test_report_can_leave_missing_values_out() -> None:
-    reference = reference_from_training(_training(), NAMES)
-    current = _training(rows=2_000, seed=6)
+    reference = reference_from_training(training_values(), NAMES)
+    current = training_values(rows=2_000, seed=6)
     current[::2, 2] = np.nan  # missing share 5% -> ~52%, finite values unchanged in distribution
     with_missing = drift_report(reference, current)
     without = drift_report(reference, current, include_missing=False)
@@ -281,8 +227,8 @@ def test_report_serialises_to_json_with_nan_ks_as_null() -> None:
 
 
 def test_a_stored_report_reads_back_equal() -> None:
-    reference = reference_from_training(_training(), NAMES)
-    current = _training(rows=2_000, seed=7)
+    reference = reference_from_training(training_values(), NAMES)
+    current = training_values(rows=2_000, seed=7)
     current[:, 1] = np.nan  # KS of an all-missing column is NaN
     result = drift_report(reference, current)
     restored = DriftResult.from_dict(json.loads(json.dumps(result.to_dict(), allow_nan=False)))
@@ -293,14 +239,14 @@ def test_a_stored_report_reads_back_equal() -> None:
 
 
 def test_report_rejects_a_different_number_of_columns() -> None:
-    reference = reference_from_training(_training(rows=100), NAMES)
+    reference = reference_from_training(training_values(rows=100), NAMES)
     with pytest.raises(ValueError, match="columns"):
         drift_report(reference, np.zeros((5, 2)))
 
 
 def test_watched_features_set_the_overall_status_alone() -> None:
-    reference = reference_from_training(_training(), NAMES)
-    current = _training(rows=2_000, seed=8)
+    reference = reference_from_training(training_values(), NAMES)
+    current = training_values(rows=2_000, seed=8)
     current[:, 0] += 3.0  # ret_1d drifts badly
     everything = drift_report(reference, current)
     others = drift_report(reference, current, watched=["uc_count_20", "price"])
@@ -315,7 +261,9 @@ def test_watched_features_set_the_overall_status_alone() -> None:
 
 
 def test_reports_stored_before_watched_existed_still_load() -> None:
-    result = drift_report(reference_from_training(_training(rows=2_000), NAMES), _training(rows=500, seed=1))
+    result = drift_report(
+        reference_from_training(training_values(rows=2_000), NAMES), training_values(rows=500, seed=1)
+    )
     stored = result.to_dict()
     del stored["watched"]
     assert DriftResult.from_dict(stored) == result

@@ -11,13 +11,14 @@ from django.utils import timezone
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from common.choices import RunStatus
+from common.metrics import STATE_REFRESH_ERRORS, observe_batch_run, observe_prediction, state_source_register
 from marketdata.models import Instrument
 from modelregistry import services as registry
 from modelregistry.models import ModelVersion
 from monitoring import metrics, services
 from monitoring.models import Alert
-from monitoring.state import platform_state_for_scrape
-from predictions.choices import BatchStatus
+from monitoring.state import state_refresh
 from predictions.models import BatchRun, FeatureSnapshot
 from tests.factories import register_version
 from tests.monitoring.conftest import REFERENCE, SeededWindow, current_features
@@ -40,9 +41,9 @@ def _get(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str
 
 @pytest.fixture
 def fresh_state() -> Iterator[None]:
-    metrics.state_source_register(load=platform_state_for_scrape, ttl_seconds=30.0)  # forget the last load
+    state_source_register(refresh=state_refresh, ttl_seconds=30.0)  # forget the last load
     yield
-    metrics.state_source_register(load=platform_state_for_scrape, ttl_seconds=30.0)
+    state_source_register(refresh=state_refresh, ttl_seconds=30.0)
 
 
 def test_metrics_endpoint_exports_custom_series_with_sane_values(
@@ -59,9 +60,9 @@ def test_metrics_endpoint_exports_custom_series_with_sane_values(
     with django_capture_on_commit_callbacks(execute=True):
         report = services.degradation_check(min_positives=50)  # a 6% drop: one open degradation alert
     finished = timezone.now() - dt.timedelta(hours=2)
-    BatchRun.objects.create(date="2024-01-30", status=BatchStatus.SUCCEEDED, scored=50, finished_at=finished)
-    metrics.observe_prediction(endpoint="predict", model_version=v2.label, outcome="positive", seconds=0.003)
-    metrics.observe_batch_run(status="success", seconds=12.0, rows=50)
+    BatchRun.objects.create(date="2024-01-30", status=RunStatus.SUCCEEDED, scored=50, finished_at=finished)
+    observe_prediction(endpoint="predict", model_version=v2.label, outcome="positive", seconds=0.003)
+    observe_batch_run(status="success", seconds=12.0, rows=50)
 
     samples = _scrape(client)
 
@@ -120,17 +121,17 @@ def test_a_failing_state_source_keeps_metrics_up(client: Any, db: None) -> None:
     def broken() -> metrics.PlatformState:
         raise RuntimeError("database down")
 
-    before = metrics.STATE_REFRESH_ERRORS._value.get()
-    metrics.state_source_register(load=broken)
+    before = STATE_REFRESH_ERRORS._value.get()
+    state_source_register(refresh=lambda: metrics.state_publish(broken()))
     try:
         samples = _scrape(client)
     finally:
-        metrics.state_source_register(load=platform_state_for_scrape)
+        state_source_register(refresh=state_refresh)
     assert _get(samples, "vcp_state_refresh_errors_total") == before + 1
 
 
 def test_the_cached_after_middleware_counts_every_request(client: Any, settings: Any, db: None) -> None:
-    assert "vcp_platform.middleware.PrometheusAfterMiddleware" in settings.MIDDLEWARE
+    assert "common.middleware.PrometheusAfterMiddleware" in settings.MIDDLEWARE
     by_status = {"status": "302", "view": "staff:dashboard", "method": "GET"}
     latency = {"view": "staff:dashboard", "method": "GET"}
 
@@ -168,7 +169,7 @@ def test_a_degradation_decision_is_exported_only_for_the_latest_check_day(
     samples = _scrape(client)
     assert _get(samples, "vcp_model_degradation_action", model_version=v2.label) == 2.0
 
-    metrics.state_source_register(load=platform_state_for_scrape)
+    state_source_register(refresh=state_refresh)
     services.degradation_check(as_of=window.sessions[-1], min_positives=50)  # the next evening judges v1
     samples = _scrape(client)
     assert ("vcp_model_degradation_action", frozenset({"model_version": v2.label}.items())) not in samples

@@ -10,13 +10,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from common.choices import RunStatus
 from marketdata.models import Instrument
 from modelregistry import services as registry
 from modelregistry.models import ModelVersion
 from monitoring import services
 from monitoring.choices import AlertKind, AlertSeverity
 from monitoring.models import Alert, PerformanceReport
-from predictions.choices import BatchStatus
 from predictions.models import BatchRun, FeatureSnapshot
 from tests.factories import register_version
 from tests.monitoring.conftest import REFERENCE, SeededWindow, current_features
@@ -46,7 +46,7 @@ def test_dashboard_shows_model_batch_drift_f1_trend_and_alerts(
     settings.VCP_DEGRADATION_MIN_POSITIVES = 10_000  # keep v2 in production: this test is about display
     window = seed_window(v2, tp=47, fp=53, fn=53)
     services.degradation_check()
-    BatchRun.objects.create(date=timezone.localdate(), status=BatchStatus.SUCCEEDED, instruments=50, scored=50)
+    BatchRun.objects.create(date=timezone.localdate(), status=RunStatus.SUCCEEDED, instruments=50, scored=50)
     Alert.objects.create(
         kind=AlertKind.DEGRADATION,
         severity=AlertSeverity.WARNING,

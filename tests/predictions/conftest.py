@@ -14,15 +14,15 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from common.api.authentication import forget_all_tokens
 from marketdata.models import Instrument
 from marketdata.services import bars_upsert
 from marketdata.synthetic import SyntheticMarket, generate_market
 from modelregistry.loader import loader, registry_changed
 from modelregistry.models import ModelVersion
 from modelregistry.services import model_version_promote
-from predictions.api.authentication import forget_all_tokens
 from predictions.cache import caches_clear_local
-from predictions.selectors import lookups_clear
+from predictions.lookups import lookups_clear
 from tests.factories import register_version
 
 # 330 sessions: the 310 dates of feature history plus a few scoring days. Ends on a known Friday.

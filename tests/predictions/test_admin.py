@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 def test_staff_see_batch_results_in_admin_but_cannot_edit_them(
     admin_client: Client, market: Market, production: ModelVersion, model: str
 ) -> None:
-    run = services.score_universe(date=market.last, inline=True)
+    run = services.batch_run_inline(date=market.last)
     listing = admin_client.get(f"/admin/predictions/{model}/")
     assert listing.status_code == 200
     assert str(market.last.year) in listing.content.decode()

@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from common.api.throttling import TokenRateThrottle
 from modelregistry.models import ModelVersion
-from predictions.api.throttling import TokenRateThrottle
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +77,7 @@ def test_unknown_api_urls_and_wrong_methods_use_the_error_shape(client_api: APIC
 def test_a_cache_outage_does_not_block_requests_at_the_throttle(
     production: ModelVersion, client_api: APIClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from predictions.api import throttling
+    from common.api import throttling
 
     def down(*args: object, **kwargs: object) -> None:
         raise ConnectionError("redis is down")

@@ -16,8 +16,8 @@ LIST = "/api/v1/predictions"
 
 @pytest.fixture
 def scored(market: Market, production: ModelVersion) -> Market:
-    services.score_universe(date=market.dates[-2], inline=True)
-    services.score_universe(date=market.last, inline=True)
+    services.batch_run_inline(date=market.dates[-2])
+    services.batch_run_inline(date=market.last)
     return market
 
 
@@ -68,7 +68,7 @@ def test_the_list_orders_by_symbol_on_request(scored: Market, client_api: APICli
 
 def test_the_list_serves_a_named_model_version(scored: Market, production: ModelVersion, client_api: APIClient) -> None:
     newer = promote(register_version(seed=5))
-    services.score_universe(date=scored.last, inline=True)
+    services.batch_run_inline(date=scored.last)
     default = client_api.get(LIST).json()["results"][0]
     older = client_api.get(LIST, {"model_version": production.pk}).json()["results"][0]
     assert default["model"]["version"] == newer.version

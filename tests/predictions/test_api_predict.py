@@ -54,7 +54,7 @@ def _what_if(**overrides: float) -> dict[str, float]:
 def test_predict_serves_the_batch_snapshot_for_the_latest_date_by_default(
     market: Market, production: ModelVersion, client_api: APIClient
 ) -> None:
-    services.score_universe(date=market.last, inline=True)
+    services.batch_run_inline(date=market.last)
     symbol = symbol_with_bar(market.last)
 
     status, body = _post(client_api, PREDICT, {"symbol": symbol.lower()})
@@ -107,7 +107,7 @@ def test_on_demand_features_equal_the_batch_ones_except_the_cross_sectional_rank
         assert _post(client_api, PREDICT, {"symbol": symbol, "date": day.isoformat()})[0] == 200
     on_demand = dict(FeatureSnapshot.objects.filter(date=day).values_list("instrument_id", "values"))
     FeatureSnapshot.objects.all().delete()
-    services.score_universe(date=day, inline=True)
+    services.batch_run_inline(date=day)
     batch = dict(FeatureSnapshot.objects.filter(date=day).values_list("instrument_id", "values"))
     assert on_demand.keys() == batch.keys()
     assert sum(v[spec.FEATURE_INDEX["rs_rank63"]] is not None for v in batch.values()) > len(batch) // 2
@@ -278,7 +278,7 @@ def test_batch_predict_refuses_more_items_than_the_limit(
 def test_batch_predict_of_a_thousand_symbols_answers_each(
     production: ModelVersion, client_api: APIClient, market: Market
 ) -> None:
-    services.score_universe(date=market.last, inline=True)
+    services.batch_run_inline(date=market.last)
     known = list(Prediction.objects.values_list("instrument__symbol", flat=True))
     items = [{"symbol": known[i % len(known)] if i % 2 else f"X{i}"} for i in range(1000)]
     status, body = _post(client_api, BATCH, {"items": items})
@@ -288,19 +288,19 @@ def test_batch_predict_of_a_thousand_symbols_answers_each(
 
 def test_the_service_refuses_an_invalid_what_if_vector_itself(production: ModelVersion) -> None:
     from predictions.exceptions import InvalidFeaturesError
-    from predictions.serving import predict_one
+    from predictions.serving import prediction_serve
 
     features: dict[str, float] = _what_if(return_1d=float("nan"), made_up=1.0)
     del features["log_close"]
     with pytest.raises(InvalidFeaturesError) as caught:
-        predict_one(symbol="ANY", features=features)
+        prediction_serve(symbol="ANY", features=features)
     assert set(caught.value.details["fields"]) == {"return_1d", "made_up", "log_close"}
 
 
 def test_served_and_failed_predictions_are_counted_for_the_dashboards(
     market: Market, production: ModelVersion, client_api: APIClient
 ) -> None:
-    from monitoring import metrics
+    from common import metrics
 
     # Collect the two metrics alone: the whole registry also runs monitoring's database-reading collector.
     def sample(metric: object, name: str, labels: dict[str, str]) -> float:

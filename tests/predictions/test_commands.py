@@ -9,8 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
+from common.choices import RunStatus
 from modelregistry.models import ModelVersion
-from predictions.choices import BatchStatus
 from predictions.models import BatchRun, Prediction
 from tests.predictions.conftest import Market
 
@@ -21,7 +21,7 @@ def test_score_universe_command_scores_a_date_and_reports_the_stages(market: Mar
     out = StringIO()
     call_command("score_universe", "--date", market.dates[-2].isoformat(), "--chunk-size", "7", stdout=out)
     run = BatchRun.objects.get()
-    assert run.status == BatchStatus.SUCCEEDED
+    assert run.status == RunStatus.SUCCEEDED
     assert run.date == market.dates[-2]
     assert f"scored {run.scored} of {run.instruments}" in out.getvalue()
     assert "read_bars" in out.getvalue()

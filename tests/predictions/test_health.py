@@ -18,7 +18,7 @@ READY = "/api/v1/health/ready"
 def test_ready_reports_each_dependency_and_the_cache_counts(
     market: Market, production: ModelVersion, client_api: APIClient
 ) -> None:
-    services.score_universe(date=market.last, inline=True)
+    services.batch_run_inline(date=market.last)
     symbol = symbol_with_bar(market.last)
     before = cache_stats()
     for _ in range(3):

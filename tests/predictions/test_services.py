@@ -11,16 +11,17 @@ from django.conf import LazySettings
 from django.core.cache import cache
 from django.db.models import Count
 
+from common.choices import RunStatus
 from features import spec
 from features.vcp import features_on
 from marketdata.selectors import bars_panel
 from modelregistry.models import ModelVersion
 from predictions import services
 from predictions.cache import prediction_key
-from predictions.choices import BatchStatus, SnapshotSource
+from predictions.choices import SnapshotSource
 from predictions.exceptions import ModelUnavailableError, NoDataForDateError
+from predictions.lookups import market_dates
 from predictions.models import BatchRun, FeatureSnapshot, Prediction
-from predictions.selectors import market_dates
 from tests.factories import register_version
 from tests.predictions.conftest import Market, promote
 
@@ -30,9 +31,9 @@ pytestmark = pytest.mark.django_db
 def test_scoring_a_date_writes_ranked_predictions_snapshots_csv_and_a_run(
     market: Market, production: ModelVersion, settings: LazySettings
 ) -> None:
-    run = services.score_universe(date=market.last, chunk_size=15, inline=True)
+    run = services.batch_run_inline(date=market.last, chunk_size=15)
 
-    assert run.status == BatchStatus.SUCCEEDED
+    assert run.status == RunStatus.SUCCEEDED
     n = Prediction.objects.filter(date=market.last, model_version=production).count()
     assert n == run.instruments == run.scored > 0
     assert (run.chunks_total, run.chunks_done) == (-(-n // 15), -(-n // 15))
@@ -58,12 +59,12 @@ def test_scoring_a_date_writes_ranked_predictions_snapshots_csv_and_a_run(
 def test_scoring_the_same_date_twice_leaves_one_prediction_per_instrument(
     market: Market, production: ModelVersion
 ) -> None:
-    first = services.score_universe(date=market.last, chunk_size=10, inline=True)
-    second = services.score_universe(date=market.last, chunk_size=10, inline=True)
+    first = services.batch_run_inline(date=market.last, chunk_size=10)
+    second = services.batch_run_inline(date=market.last, chunk_size=10)
 
     assert Prediction.objects.filter(date=market.last).count() == first.instruments
     assert (second.status, second.scored, second.resumed, second.chunks_total) == (
-        BatchStatus.SUCCEEDED,
+        RunStatus.SUCCEEDED,
         0,
         first.instruments,
         0,
@@ -73,13 +74,13 @@ def test_scoring_the_same_date_twice_leaves_one_prediction_per_instrument(
 
 
 def test_a_rerun_after_a_crash_scores_only_what_is_missing(market: Market, production: ModelVersion) -> None:
-    services.score_universe(date=market.last, inline=True)
+    services.batch_run_inline(date=market.last)
     scored = list(Prediction.objects.filter(date=market.last).order_by("instrument_id"))
     lost = [p.instrument_id for p in scored[::3]]
     before = {p.instrument_id: p.probability for p in scored}
     Prediction.objects.filter(instrument_id__in=lost, date=market.last).delete()
 
-    rerun = services.score_universe(date=market.last, chunk_size=4, inline=True)
+    rerun = services.batch_run_inline(date=market.last, chunk_size=4)
 
     assert (rerun.scored, rerun.resumed) == (len(lost), len(scored) - len(lost))
     after = dict(Prediction.objects.filter(date=market.last).values_list("instrument_id", "probability"))
@@ -90,10 +91,10 @@ def test_a_rerun_after_a_crash_scores_only_what_is_missing(market: Market, produ
 
 
 def test_a_chunk_retry_after_its_rows_were_written_changes_nothing(market: Market, production: ModelVersion) -> None:
-    run = services.score_universe(date=market.last, inline=True)
+    run = services.batch_run_inline(date=market.last)
     ids = list(Prediction.objects.filter(date=market.last).values_list("instrument_id", flat=True)[:5])
 
-    again = services.score_chunk(batch_run_id=run.pk, instrument_ids=ids)
+    again = services.batch_run_chunk_score(batch_run_id=run.pk, instrument_ids=ids)
 
     run.refresh_from_db()
     assert again["scored"] == 0
@@ -102,7 +103,7 @@ def test_a_chunk_retry_after_its_rows_were_written_changes_nothing(market: Marke
 
 
 def test_batch_features_equal_features_on_the_whole_stored_panel(market: Market, production: ModelVersion) -> None:
-    services.score_universe(date=market.last, inline=True)
+    services.batch_run_inline(date=market.last)
     dates = market_dates(end=market.last, count=spec.LOOKBACK + 1)
     panel = bars_panel(start=dates[0], end=market.last)
     expected = features_on(panel, np.datetime64(market.last, "D"))
@@ -116,7 +117,7 @@ def test_batch_features_equal_features_on_the_whole_stored_panel(market: Market,
 def test_the_run_keeps_the_version_it_started_with_and_warms_its_cache(
     market: Market, production: ModelVersion
 ) -> None:
-    run = services.score_universe(date=market.last, inline=True)
+    run = services.batch_run_inline(date=market.last)
     p = Prediction.objects.filter(date=market.last).order_by("rank").first()
     assert p is not None
     key = prediction_key(
@@ -132,58 +133,57 @@ def test_the_run_keeps_the_version_it_started_with_and_warms_its_cache(
 
 def test_no_production_model_fails_the_run_with_the_reason(market: Market) -> None:
     with pytest.raises(ModelUnavailableError):
-        services.score_universe(date=market.last, inline=True)
+        services.batch_run_inline(date=market.last)
     run = BatchRun.objects.get()
-    assert run.status == BatchStatus.FAILED
+    assert run.status == RunStatus.FAILED
     assert "production model" in run.error
     assert run.finished_at is not None
 
 
 def test_a_date_without_bars_fails_the_run_naming_the_latest_date(market: Market, production: ModelVersion) -> None:
     with pytest.raises(NoDataForDateError, match=str(market.last)):
-        services.score_universe(date=market.last + dt.timedelta(days=1), inline=True)
-    assert BatchRun.objects.get().status == BatchStatus.FAILED
+        services.batch_run_inline(date=market.last + dt.timedelta(days=1))
+    assert BatchRun.objects.get().status == RunStatus.FAILED
 
 
 def test_a_skipped_day_is_recorded_as_a_heartbeat() -> None:
-    run = services.batch_run_skip(date=dt.date(2024, 8, 15), reason="Independence Day")
-    assert (run.status, run.note, run.scored) == (BatchStatus.SKIPPED, "Independence Day", 0)
+    run = services.batch_run_skip(day=dt.date(2024, 8, 15), reason="Independence Day")
+    assert (run.status, run.note, run.scored) == (RunStatus.SKIPPED, "Independence Day", 0)
     assert run.finished_at is not None
 
 
-def test_a_chunk_failing_every_retry_fails_the_run_and_a_rerun_completes_it(
+def test_a_failing_chunk_fails_an_inline_run_and_a_rerun_completes_it(
     market: Market, production: ModelVersion, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = services.score_chunk
+    real = services.batch_run_chunk_score
     calls = {"n": 0}
 
-    def second_chunk_always_fails(*, batch_run_id: int, instrument_ids: list[int]) -> dict[str, object]:
+    def second_chunk_fails(*, batch_run_id: int, instrument_ids: list[int]) -> dict[str, object]:
         calls["n"] += 1
-        if calls["n"] >= 2:  # the first chunk succeeds; every attempt after it fails
+        if calls["n"] >= 2:  # the first chunk succeeds, the second fails
             raise RuntimeError("disk full")
         return real(batch_run_id=batch_run_id, instrument_ids=instrument_ids)
 
-    monkeypatch.setattr(services, "score_chunk", second_chunk_always_fails)
-    monkeypatch.setattr(services, "INLINE_RETRY_DELAY", 0.0)
+    monkeypatch.setattr(services, "batch_run_chunk_score", second_chunk_fails)
     with pytest.raises(RuntimeError, match="disk full"):
-        services.score_universe(date=market.last, chunk_size=10, inline=True)
+        services.batch_run_inline(date=market.last, chunk_size=10)
     failed = BatchRun.objects.get()
-    assert failed.status == BatchStatus.FAILED
+    assert failed.status == RunStatus.FAILED
     assert "disk full" in failed.error
-    assert calls["n"] == 1 + 4  # one success, then the failing chunk's first attempt and its 3 retries
+    assert calls["n"] == 2  # inline runs do not retry: the task's retry policy is the task's own
     assert Prediction.objects.filter(date=market.last).count() == 10
 
-    monkeypatch.setattr(services, "score_chunk", real)
-    rerun = services.score_universe(date=market.last, chunk_size=10, inline=True)
-    assert rerun.status == BatchStatus.SUCCEEDED
+    monkeypatch.setattr(services, "batch_run_chunk_score", real)
+    rerun = services.batch_run_inline(date=market.last, chunk_size=10)
+    assert rerun.status == RunStatus.SUCCEEDED
     assert (rerun.resumed, rerun.scored) == (10, failed.instruments - 10)
     assert Prediction.objects.filter(date=market.last).count() == failed.instruments
 
 
 def test_a_promotion_between_runs_scores_the_new_version_separately(market: Market, production: ModelVersion) -> None:
-    services.score_universe(date=market.last, inline=True)
+    services.batch_run_inline(date=market.last)
     newer = promote(register_version(seed=2))
-    run = services.score_universe(date=market.last, inline=True)
+    run = services.batch_run_inline(date=market.last)
     assert run.model_version_id == newer.pk
     assert run.resumed == 0
     counts = dict(Prediction.objects.filter(date=market.last).values_list("model_version").annotate(n=Count("id")))

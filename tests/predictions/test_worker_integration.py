@@ -17,8 +17,8 @@ from django.conf import LazySettings, settings
 from django.db import connection
 from django.db.models import Count
 
+from common.choices import RunStatus
 from modelregistry.models import ModelVersion
-from predictions.choices import BatchStatus
 from predictions.models import BatchRun, Prediction
 from tests.factories import register_version
 from tests.predictions.conftest import load_market, promote
@@ -130,7 +130,7 @@ def test_a_real_worker_scores_every_chunk_once_even_when_one_attempt_is_killed(
     fired = json.loads(Path(f"{marker}.fired").read_text())
     assert not marker.exists()
     run = BatchRun.objects.get()
-    assert run.status == BatchStatus.SUCCEEDED
+    assert run.status == RunStatus.SUCCEEDED
     assert run.model_version_id == production.pk
     assert run.chunks_total >= 4
     assert run.chunks_done == run.chunks_total

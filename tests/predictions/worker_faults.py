@@ -16,7 +16,7 @@ from typing import Any
 
 from predictions import services
 
-_score_chunk = services.score_chunk
+_score_chunk = services.batch_run_chunk_score
 
 
 def _score_chunk_unless_marked(*, batch_run_id: int, instrument_ids: Sequence[int]) -> dict[str, Any]:
@@ -33,4 +33,4 @@ def _score_chunk_unless_marked(*, batch_run_id: int, instrument_ids: Sequence[in
     return _score_chunk(batch_run_id=batch_run_id, instrument_ids=instrument_ids)
 
 
-services.score_chunk = _score_chunk_unless_marked
+services.batch_run_chunk_score = _score_chunk_unless_marked

@@ -10,8 +10,8 @@ from django.urls import reverse
 from backtesting import services
 from backtesting.management.commands._options import FEATURE_SET_CHOICES, add_fold_arguments, fold_config_from
 from backtesting.report import COMPARED, comparison_rows
+from common.formatting import iso_date
 from modelregistry.models import ModelVersion
-from vcp_platform.cli import iso_date
 
 
 class Command(BaseCommand):

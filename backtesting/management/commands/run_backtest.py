@@ -14,8 +14,8 @@ from backtesting.management.commands._options import (
     strategy_from,
     write_report,
 )
+from common.formatting import fmt_number, iso_date
 from modelregistry.models import ModelVersion
-from vcp_platform.cli import fmt_number, iso_date
 
 
 class Command(BaseCommand):

@@ -9,8 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
-from backtesting import selectors, services
-from backtesting.choices import RunStatus
+from backtesting import selectors, services, tasks
 from backtesting.management.commands._options import (
     FEATURE_SET_CHOICES,
     add_fold_arguments,
@@ -21,7 +20,8 @@ from backtesting.management.commands._options import (
     write_report,
 )
 from backtesting.models import WalkForwardRun
-from vcp_platform.cli import fmt_number, iso_date
+from common.choices import RunStatus
+from common.formatting import fmt_number, iso_date
 
 
 class Command(BaseCommand):
@@ -83,6 +83,7 @@ class Command(BaseCommand):
             )
         except (services.BacktestError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
+        tasks.walk_forward_dispatch(run_id=run.pk)
         run.refresh_from_db()
         if not run.finished and options["no_wait"]:
             self.stdout.write(

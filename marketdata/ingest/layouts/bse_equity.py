@@ -14,7 +14,7 @@ import re
 
 import pandas as pd
 
-from marketdata.choices import Exchange
+from marketdata.enums import ExchangeCode
 from marketdata.ingest.errors import IngestError
 from marketdata.ingest.frame import ParseContext, Parsed, text
 from marketdata.ingest.layouts.base import ColumnMap, Layout, parse_kept
@@ -66,7 +66,7 @@ def parse(raw: pd.DataFrame, ctx: ParseContext) -> Parsed:
         )
     kept = raw[text(raw["SC_TYPE"]) == EQUITY_TYPE]
     dates = pd.Series(pd.Timestamp(day), index=kept.index, dtype="datetime64[ns]")
-    return parse_kept(NAME, raw, kept, COLUMNS, exchange=Exchange.BSE, dates=dates)
+    return parse_kept(NAME, raw, kept, COLUMNS, exchange=ExchangeCode.BSE, dates=dates)
 
 
 LAYOUT = Layout(
@@ -74,6 +74,6 @@ LAYOUT = Layout(
     keys=("SC_CODE", "SC_NAME", "SC_GROUP", "SC_TYPE", "NO_OF_SHRS"),
     required=("SC_CODE", "SC_NAME", "SC_GROUP", "SC_TYPE", "OPEN", "HIGH", "LOW", "CLOSE", "NO_OF_SHRS"),
     optional=("LAST", "PREVCLOSE", "NO_TRADES", "NET_TURNOV", "ISIN_CODE"),
-    exchange=Exchange.BSE,
+    exchange=ExchangeCode.BSE,
     parse=parse,
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from marketdata.choices import Exchange
+from marketdata.enums import ExchangeCode
 from marketdata.ingest.frame import NSE_EQUITY_SERIES, ParseContext, Parsed, text
 from marketdata.ingest.layouts.base import ColumnMap, Layout, parse_kept
 
@@ -36,9 +36,9 @@ COLUMNS = ColumnMap(
 
 
 def parse(raw: pd.DataFrame, ctx: ParseContext) -> Parsed:
-    exchange = ctx.exchange or Exchange.NSE
+    exchange = ctx.exchange or ExchangeCode.NSE
     # BSE groups (A, B, T, X, ...) are all equity; NSE series need filtering.
-    kept = raw[text(raw["series"]).isin(NSE_EQUITY_SERIES)] if exchange == Exchange.NSE else raw
+    kept = raw[text(raw["series"]).isin(NSE_EQUITY_SERIES)] if exchange == ExchangeCode.NSE else raw
     return parse_kept(NAME, raw, kept, COLUMNS, exchange=exchange)
 
 

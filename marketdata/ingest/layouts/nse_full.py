@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from marketdata.choices import Exchange
+from marketdata.enums import ExchangeCode
 from marketdata.ingest.frame import NSE_EQUITY_SERIES, ParseContext, Parsed, text
 from marketdata.ingest.layouts.base import ColumnMap, Layout, parse_kept
 
@@ -37,7 +37,7 @@ COLUMNS = ColumnMap(
 
 def parse(raw: pd.DataFrame, ctx: ParseContext) -> Parsed:
     kept = raw[text(raw["SERIES"]).isin(NSE_EQUITY_SERIES)]
-    return parse_kept(NAME, raw, kept, COLUMNS, exchange=Exchange.NSE)
+    return parse_kept(NAME, raw, kept, COLUMNS, exchange=ExchangeCode.NSE)
 
 
 LAYOUT = Layout(
@@ -45,6 +45,6 @@ LAYOUT = Layout(
     keys=("DATE1", "TTL_TRD_QNTY", "TURNOVER_LACS", "CLOSE_PRICE"),
     required=("SYMBOL", "SERIES", "DATE1", "OPEN_PRICE", "HIGH_PRICE", "LOW_PRICE", "CLOSE_PRICE", "TTL_TRD_QNTY"),
     optional=("PREV_CLOSE", "LAST_PRICE", "TURNOVER_LACS", "NO_OF_TRADES"),
-    exchange=Exchange.NSE,
+    exchange=ExchangeCode.NSE,
     parse=parse,
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from marketdata.choices import Exchange
+from marketdata.enums import ExchangeCode
 from marketdata.ingest.frame import NSE_EQUITY_SERIES, ParseContext, Parsed, text
 from marketdata.ingest.layouts.base import ColumnMap, Layout, parse_kept
 
@@ -35,7 +35,7 @@ COLUMNS = ColumnMap(
 
 def parse(raw: pd.DataFrame, ctx: ParseContext) -> Parsed:
     kept = raw[text(raw["SERIES"]).isin(NSE_EQUITY_SERIES)]
-    return parse_kept(NAME, raw, kept, COLUMNS, exchange=Exchange.NSE)
+    return parse_kept(NAME, raw, kept, COLUMNS, exchange=ExchangeCode.NSE)
 
 
 LAYOUT = Layout(
@@ -43,6 +43,6 @@ LAYOUT = Layout(
     keys=("TIMESTAMP", "TOTTRDQTY", "TOTTRDVAL"),
     required=("SYMBOL", "SERIES", "OPEN", "HIGH", "LOW", "CLOSE", "TOTTRDQTY", "TIMESTAMP"),
     optional=("LAST", "PREVCLOSE", "TOTTRDVAL", "TOTALTRADES", "ISIN"),
-    exchange=Exchange.NSE,
+    exchange=ExchangeCode.NSE,
     parse=parse,
 )

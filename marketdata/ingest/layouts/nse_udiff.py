@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from marketdata.choices import Exchange
+from marketdata.enums import ExchangeCode
 from marketdata.ingest.errors import IngestError
 from marketdata.ingest.frame import NSE_EQUITY_SERIES, ParseContext, Parsed, column, text
 from marketdata.ingest.layouts.base import ColumnMap, Layout, parse_kept
@@ -44,7 +44,7 @@ def parse(raw: pd.DataFrame, ctx: ParseContext) -> Parsed:
             "layout is supported: load BSE's equity bhavcopy (SC_CODE, SC_NAME, ...) instead"
         )
     kept = raw[text(raw["SctySrs"]).isin(NSE_EQUITY_SERIES)]
-    return parse_kept(NAME, raw, kept, COLUMNS, exchange=Exchange.NSE)
+    return parse_kept(NAME, raw, kept, COLUMNS, exchange=ExchangeCode.NSE)
 
 
 LAYOUT = Layout(
@@ -52,6 +52,6 @@ LAYOUT = Layout(
     keys=("TradDt", "TckrSymb", "FinInstrmTp", "ClsPric"),
     required=("TradDt", "TckrSymb", "SctySrs", "OpnPric", "HghPric", "LwPric", "ClsPric", "TtlTradgVol"),
     optional=("ISIN", "FinInstrmNm", "LastPric", "PrvsClsgPric", "TtlTrfVal", "TtlNbOfTxsExctd", "Src"),
-    exchange=Exchange.NSE,
+    exchange=ExchangeCode.NSE,
     parse=parse,
 )

@@ -12,12 +12,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from tqdm import tqdm
 
+from common.formatting import as_date, iso_date
 from marketdata.bhavcopy_writer import write_bhavcopies
 from marketdata.calendar import end_for_start
 from marketdata.choices import Exchange
 from marketdata.services import UpsertCounts, bars_upsert
 from marketdata.synthetic import MAX_DAYS, MAX_STOCKS, SyntheticMarket, generate_market
-from vcp_platform.cli import as_date, iso_date
 
 # Rows per bars_upsert call: the progress bar's step and a bound on the COPY payload in memory.
 CHUNK_ROWS = 200_000

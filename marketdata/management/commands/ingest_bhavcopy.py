@@ -6,9 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from common.formatting import iso_date
 from marketdata.choices import Exchange
 from marketdata.services import bars_ingest
-from vcp_platform.cli import iso_date
 
 
 class Command(BaseCommand):

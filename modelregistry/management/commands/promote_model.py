@@ -6,16 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from modelregistry import services
-from modelregistry.choices import DEFAULT_MODEL_NAME, VersionStatus
-from modelregistry.models import ModelVersion
-
-
-def best_candidate(*, name: str, metric: str) -> ModelVersion | None:
-    """The candidate of ``name`` with the highest test ``metric`` (all stock-days)."""
-    candidates = list(ModelVersion.objects.filter(name=name, status=VersionStatus.CANDIDATE))
-    scored = [(v.metric(metric), v.version, v) for v in candidates if v.metric(metric) is not None]
-    return max(scored, key=lambda item: (item[0], item[1]))[2] if scored else None
+from modelregistry import selectors, services
+from modelregistry.choices import DEFAULT_MODEL_NAME
 
 
 class Command(BaseCommand):
@@ -33,13 +25,13 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["best"]:
-            version = best_candidate(name=options["name"], metric=options["metric"])
+            version = selectors.model_version_best_candidate(name=options["name"], metric=options["metric"])
             if version is None:
                 raise CommandError(
                     f"{options['name']!r} has no candidate with a test {options['metric']}; train one with train_model."
                 )
         else:
-            version = ModelVersion.objects.filter(pk=options["model_version"]).first()
+            version = selectors.model_version_get(pk=options["model_version"])
             if version is None:
                 raise CommandError(f"No model version with id {options['model_version']}; run list_models to see ids.")
         try:

@@ -7,11 +7,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from common.formatting import as_date, iso_date
 from marketdata.selectors import trading_date_range
 from modelregistry import services
 from modelregistry.choices import DEFAULT_MODEL_NAME
 from modelregistry.models import ModelVersion
-from vcp_platform.cli import as_date, iso_date
 
 
 class _Progress:

@@ -7,9 +7,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from common.formatting import fmt_number
 from modelregistry.choices import DEFAULT_MODEL_NAME
 from monitoring import services
-from vcp_platform.cli import fmt_number
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""Score every active instrument as of a date: the same service as the daily Celery task."""
+"""Score every active instrument as of a date: the same services as the daily Celery task."""
 
 from __future__ import annotations
 
@@ -7,17 +7,20 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from predictions import services
-from predictions.choices import BatchStatus
+from common.choices import RunStatus
+from common.formatting import as_date, iso_date
+from common.tasks import session_skip_reason
+from marketdata.sessions import is_trading_session
+from predictions import services, tasks
 from predictions.exceptions import PredictionError
 from predictions.models import BatchRun
-from vcp_platform.cli import as_date, iso_date
 
 
 class Command(BaseCommand):
     help = (
         "Score the universe as of --date (default: the latest stored date) with the production model: "
-        "Prediction and FeatureSnapshot rows, a CSV export and a BatchRun. Reruns resume without duplicates."
+        "Prediction and FeatureSnapshot rows, a CSV export and a BatchRun. Reruns resume without duplicates. "
+        "A --date that is no trading session records a SKIPPED run, as the daily task does."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -36,16 +39,24 @@ class Command(BaseCommand):
         chunk_size = options["chunk_size"]
         if chunk_size is not None and chunk_size < 1:
             raise CommandError("--chunk-size must be at least 1.")
+        day = as_date(options["date"], option="--date")
+        reason = session_skip_reason(day, is_session=is_trading_session) if day is not None else None
+        if day is not None and reason is not None:
+            run = services.batch_run_skip(day=day, reason=reason)
+            self.stdout.write(self.style.WARNING(f"Batch run {run.pk} for {day} skipped: {reason}."))
+            return
         try:
-            run = services.score_universe(
-                date=as_date(options["date"], option="--date"), chunk_size=chunk_size, inline=not options["workers"]
-            )
+            if options["workers"]:
+                plan = services.batch_run_start(date=day, chunk_size=chunk_size)
+                tasks.batch_run_dispatch(batch_run_id=plan.run.pk, chunks=plan.chunks)
+                run = self._wait(plan.run, timeout=options["timeout"])
+            else:
+                run = services.batch_run_inline(date=day, chunk_size=chunk_size)
         except PredictionError as exc:
             raise CommandError(exc.message) from exc
-        run = self._wait(run, timeout=options["timeout"])
-        if run.status != BatchStatus.SUCCEEDED:
+        if run.status != RunStatus.SUCCEEDED:
             raise CommandError(f"Batch run {run.pk} for {run.date} ended {run.status}: {run.error or 'still running'}")
-        timings = ", ".join(f"{k} {v:.2f}s" for k, v in run.timings.items())
+        timings = ", ".join(f"{k} {v:.2f}s" for k, v in run.timings.items() if v is not None)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Batch run {run.pk} for {run.date}: scored {run.scored} of {run.instruments} instruments "
@@ -57,7 +68,8 @@ class Command(BaseCommand):
 
     def _wait(self, run: BatchRun, *, timeout: float) -> BatchRun:
         deadline = time.monotonic() + timeout
-        while run.status == BatchStatus.RUNNING and time.monotonic() < deadline:
+        run.refresh_from_db()
+        while run.status == RunStatus.RUNNING and time.monotonic() < deadline:
             time.sleep(0.5)
             run.refresh_from_db()
         return run

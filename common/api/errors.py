@@ -16,13 +16,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from predictions.exceptions import (
-    InvalidFeaturesError,
-    ModelUnavailableError,
-    NoDataForDateError,
-    PredictionError,
-    UnknownSymbolError,
-)
+from common.exceptions import DomainError
 
 logger = logging.getLogger("vcp.api")
 
@@ -45,20 +39,10 @@ class NotFoundError(ApiError):
     default_detail = "Not found."
 
 
-_STATUS_BY_DOMAIN: dict[type[PredictionError], int] = {
-    UnknownSymbolError: status.HTTP_404_NOT_FOUND,
-    NoDataForDateError: status.HTTP_404_NOT_FOUND,
-    ModelUnavailableError: status.HTTP_503_SERVICE_UNAVAILABLE,
-    InvalidFeaturesError: status.HTTP_400_BAD_REQUEST,
-}
-
-
-def api_error_from(exc: PredictionError) -> ApiError:
-    """The HTTP error for a domain error: its code and details, the status its kind maps to (else 400)."""
+def api_error_from(exc: DomainError) -> ApiError:
+    """The HTTP error for a domain error: its code, details and the status its kind names."""
     error = ApiError(exc.message, details=exc.details)
-    error.status_code = next(
-        (code for kind, code in _STATUS_BY_DOMAIN.items() if isinstance(exc, kind)), status.HTTP_400_BAD_REQUEST
-    )
+    error.status_code = exc.http_status
     error.default_code = exc.code
     return error
 
@@ -90,7 +74,7 @@ def _message_of(detail: Any) -> str:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, PredictionError):
+    if isinstance(exc, DomainError):
         exc = api_error_from(exc)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()

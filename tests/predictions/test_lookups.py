@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from marketdata.models import DailyBar, Instrument
-from predictions.selectors import instruments_resolve, latest_bar_dates, lookups_clear, market_dates
+from predictions.lookups import instruments_resolve, latest_bar_dates, lookups_clear, market_dates
 from tests.factories import DailyBarFactory, InstrumentFactory
 from tests.predictions.conftest import Market
 

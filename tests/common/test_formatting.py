@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from django.core.management import CommandError
 
-from vcp_platform.cli import as_date, fmt_number, iso_date
+from common.formatting import as_date, fmt_number, iso_date
 
 
 def test_iso_date_parses_and_names_the_expected_form() -> None:

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from django.http import HttpRequest, HttpResponse
 from django_prometheus import middleware as django_prometheus_middleware
 
-from vcp_platform.tracing import clean_trace_id, reset_trace_id, set_trace_id
+from common.tracing import clean_trace_id, reset_trace_id, set_trace_id
 
 logger = logging.getLogger("vcp.request")
 

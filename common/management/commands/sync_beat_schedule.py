@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from vcp_platform.celery import beat_schedule_sync
+from common.services import beat_schedule_sync
 
 
 class Command(BaseCommand):

@@ -23,8 +23,8 @@ from django.db import connection
 from django.urls import reverse
 from prometheus_client.parser import text_string_to_metric_families
 
-from vcp_platform.logging import TraceIdFilter, build_logging_config
-from vcp_platform.tracing import get_trace_id
+from common.logging import TraceIdFilter, build_logging_config
+from common.tracing import get_trace_id
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from vcp_platform.tracing import get_trace_id
+from common.tracing import get_trace_id
 
 
 class TraceIdFilter(logging.Filter):
@@ -57,7 +57,7 @@ def build_logging_config(
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"trace_id": {"()": "vcp_platform.logging.TraceIdFilter"}},
+        "filters": {"trace_id": {"()": "common.logging.TraceIdFilter"}},
         "formatters": {
             "json": {
                 "()": "pythonjsonlogger.json.JsonFormatter",

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from pythonjsonlogger.json import JsonFormatter
 
-from vcp_platform.logging import TraceIdFilter, build_logging_config
-from vcp_platform.tracing import reset_trace_id, set_trace_id
+from common.logging import TraceIdFilter, build_logging_config
+from common.tracing import reset_trace_id, set_trace_id
 
 ROOT = Path(__file__).resolve().parents[2]
 
