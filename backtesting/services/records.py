@@ -90,6 +90,15 @@ def run_fail_with(run: Run, exc: BaseException, stages: Stages) -> Run:
     return run_fail(run, error=f"{type(exc).__name__}: {exc}")
 
 
+def run_fail_unless_bug(run: Run, exc: Exception, stages: Stages) -> Run:
+    """Record the failure on the run's row; bad input or missing data ends the run there (its row
+    says why), anything else is a bug and is raised."""
+    run_fail_with(run, exc, stages)
+    if isinstance(exc, USER_ERRORS):
+        return run
+    raise exc
+
+
 def run_fail_and_raise(run: Run, exc: Exception, stages: Stages) -> NoReturn:
     """Record the failure on the run's row, then raise: a BacktestError for bad input, else as is."""
     run_fail_with(run, exc, stages)

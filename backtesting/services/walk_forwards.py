@@ -38,12 +38,11 @@ from backtesting.services.data import (
     score_matrix,
 )
 from backtesting.services.records import (
-    USER_ERRORS,
     BacktestError,
     Stages,
     config_fingerprint,
     run_claim,
-    run_fail_with,
+    run_fail_unless_bug,
 )
 from backtesting.stats import summarise_folds
 from backtesting.trading import config_from_dict, config_to_dict, trade
@@ -198,10 +197,7 @@ def walk_forward_prepare(*, run_id: int) -> WalkForwardRun:
             run.timings = stages.seconds
             run.save(update_fields=["features_key", "counts", "timings"])
     except Exception as exc:
-        run_fail_with(run, exc, stages)
-        if isinstance(exc, USER_ERRORS):
-            return run
-        raise
+        return run_fail_unless_bug(run, exc, stages)
     return run
 
 
@@ -405,10 +401,7 @@ def walk_forward_finish(*, run_id: int) -> WalkForwardRun:
             else:
                 run_succeed(run)
     except Exception as exc:
-        run_fail_with(run, exc, stages)
-        if isinstance(exc, USER_ERRORS):
-            return run
-        raise
+        return run_fail_unless_bug(run, exc, stages)
     return run
 
 
