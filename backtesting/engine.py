@@ -281,14 +281,14 @@ def simulate(
     """Trade the signals of ``scores`` (T, N) on ``panel`` under ``config``; see the module docstring.
 
     ``bands`` (T, N) are band percents per stock-day; None infers them with ``circuits.infer_band``
-    (the panel's ``known_band`` overriding). ``thresholds`` (T,) replaces ``config.threshold`` with
+    (the panel's ``band`` from the exchange files overriding). ``thresholds`` (T,) replaces ``config.threshold`` with
     one threshold per signal date (NaN: no signal that day).
     """
     cfg = config or BacktestConfig()
     rates = cfg.costs
     score = np.asarray(scores, dtype=np.float64)
     band = (
-        circuits.infer_band(panel.close, panel.prev_close, known_band=panel.known_band)
+        circuits.infer_band(panel.close, panel.prev_close, known_band=panel.band)
         if bands is None
         else np.asarray(bands, dtype=np.float64)
     )

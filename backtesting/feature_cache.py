@@ -3,8 +3,8 @@
 Pure (no Django): the Django side passes ``settings.VCP_DATA_DIR / "backtesting" / "features"`` as
 ``root``. Each entry is ``<root>/<key>/``, one ``.npy`` per array plus ``meta.json``:
 
-- the panel: ``dates`` (T,), ``symbols``/``series``/``instrument_ids``/``known_band`` (N,), and the
-  ``(T, N)`` float64 bar fields of ``marketdata.panel.PANEL_FIELDS``;
+- the panel: ``dates`` (T,), ``symbols``/``series``/``instrument_ids`` (N,), and the
+  ``(T, N)`` float64 fields of ``marketdata.panel.GRID_FIELDS`` (bars and bands);
 - the rows of ``modelregistry.datasets.panel_dataset``: ``X`` (R, F) float32, ``y`` (R,) 0/1,
   ``date_idx``/``stock_idx`` (R,) int64, ``hit_today`` (R,) bool and ``return_20d`` (R,) float32
   (the baselines' inputs). Rows are ordered by date, then stock.
@@ -29,14 +29,14 @@ import numpy as np
 import numpy.typing as npt
 
 from features import spec
-from marketdata.panel import PANEL_FIELDS, Panel
+from marketdata.panel import GRID_FIELDS, Panel
 from modelregistry.datasets import PanelDataset
 from modelregistry.training import INFO_HIT_TODAY, INFO_RETURN_20D, INFO_SERIES, Dataset
 
 _META = "meta.json"
-_FORMAT = 1
+_FORMAT = 2  # 2: the band is a (T, N) history, not one value per stock
 _ROW_ARRAYS = ("X", "y", "date_idx", "stock_idx", "hit_today", "return_20d")
-_STOCK_ARRAYS = ("symbols", "series", "instrument_ids", "known_band")
+_STOCK_ARRAYS = ("symbols", "series", "instrument_ids")
 
 
 def panel_key(panel: Panel, *, horizon: int) -> str:
@@ -47,8 +47,7 @@ def panel_key(panel: Panel, *, horizon: int) -> str:
     h.update("\x1f".join(map(str, panel.symbols)).encode())
     h.update("\x1f".join(map(str, panel.series)).encode())
     h.update(np.ascontiguousarray(panel.instrument_ids, dtype=np.int64).tobytes())
-    h.update(np.ascontiguousarray(panel.known_band, dtype=np.float64).tobytes())
-    for name in PANEL_FIELDS:
+    for name in GRID_FIELDS:
         h.update(np.ascontiguousarray(getattr(panel, name), dtype=np.float64).tobytes())
     return h.hexdigest()
 
@@ -103,7 +102,6 @@ def _arrays_of(data: PanelDataset) -> dict[str, npt.NDArray[Any]]:
         "symbols": panel.symbols.astype(str),
         "series": panel.series.astype(str),
         "instrument_ids": panel.instrument_ids.astype(np.int64),
-        "known_band": panel.known_band.astype(np.float64),
         "X": ds.X,
         "y": ds.y,
         "date_idx": ds.date_idx,
@@ -111,7 +109,7 @@ def _arrays_of(data: PanelDataset) -> dict[str, npt.NDArray[Any]]:
         "hit_today": np.asarray(ds.info[INFO_HIT_TODAY], dtype=bool),
         "return_20d": np.asarray(ds.info[INFO_RETURN_20D], dtype=np.float32),
     }
-    for name in PANEL_FIELDS:
+    for name in GRID_FIELDS:
         out[name] = getattr(panel, name)
     return out
 
@@ -172,8 +170,7 @@ def load(root: Path | str, key: str) -> CachedFeatures:
         symbols=np.asarray(arrays["symbols"]).astype(object),
         series=np.asarray(arrays["series"]).astype(object),
         instrument_ids=np.asarray(arrays["instrument_ids"]),
-        known_band=np.asarray(arrays["known_band"]),
-        **{name: arrays[name] for name in PANEL_FIELDS},
+        **{name: arrays[name] for name in GRID_FIELDS},
     )
     return CachedFeatures(
         key=key,

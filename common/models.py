@@ -23,6 +23,9 @@ class RunRecord(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     seconds = models.FloatField(null=True, blank=True, help_text="Wall time from start to finish.")
+    updated_at = models.DateTimeField(
+        auto_now=True, help_text="Last sign of progress: a run RUNNING long past it has stalled (the reaper fails it)."
+    )
 
     class Meta:
         abstract = True

@@ -31,7 +31,7 @@ def _save(run: Run, extra: Iterable[str] | None) -> Run:
     if run.pk is None or extra is None:
         run.save()
     else:
-        run.save(update_fields=list(dict.fromkeys([*_STATUS_FIELDS, "trace_id", *extra])))
+        run.save(update_fields=list(dict.fromkeys([*_STATUS_FIELDS, "trace_id", "updated_at", *extra])))
     return run
 
 

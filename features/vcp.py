@@ -245,7 +245,7 @@ def _compute(panel: Panel, start: int) -> Float32Array:
         put("close_location", _ratio(close - adj.low, adj.high - adj.low))
 
         # Circuit history, on prices as traded: the same rule the labels use.
-        band = infer_band(raw_close, raw_prev, known_band=panel.known_band)
+        band = infer_band(raw_close, raw_prev, known_band=panel.band[start:])
         circuits = is_upper_circuit(raw_close, raw_high, raw_prev, band)
         counts = np.cumsum(circuits, axis=0, dtype=np.int64)
         for name, window in (("uc_count20", spec.UC_SHORT), ("uc_count60", spec.UC_LONG)):

@@ -3,13 +3,13 @@ from __future__ import annotations
 from django.contrib import admin
 
 from common.admin import ReadOnlyAdmin
-from marketdata.models import DailyBar, IngestRun, Instrument
+from marketdata.models import DailyBar, IngestRun, Instrument, PriceBand
 
 
 @admin.register(Instrument)
 class InstrumentAdmin(admin.ModelAdmin[Instrument]):
-    list_display = ("symbol", "exchange", "series", "name", "isin", "price_band", "band_source", "active")
-    list_filter = ("exchange", "series", "active", "price_band", "band_source")
+    list_display = ("symbol", "exchange", "series", "name", "isin", "active")
+    list_filter = ("exchange", "series", "active")
     search_fields = ("symbol", "name", "isin")
     ordering = ("exchange", "symbol")
 
@@ -41,3 +41,15 @@ class IngestRunAdmin(ReadOnlyAdmin):
     list_filter = ("status", "layout")
     search_fields = ("source", "sha256")
     readonly_fields = [f.name for f in IngestRun._meta.fields]
+
+
+@admin.register(PriceBand)
+class PriceBandAdmin(admin.ModelAdmin[PriceBand]):
+    """Band history: loaded from exchange files (``ingest_bands``); staff may add a manual row."""
+
+    list_display = ("instrument", "effective_from", "band", "source", "source_file", "created_at")
+    list_filter = ("band", "source")
+    search_fields = ("instrument__symbol",)
+    date_hierarchy = "effective_from"
+    raw_id_fields = ("instrument",)
+    list_select_related = ("instrument",)

@@ -12,9 +12,10 @@ class Exchange(models.TextChoices):
     BSE = ExchangeCode.BSE.value, EXCHANGE_NAMES[ExchangeCode.BSE]
 
 
-class PriceBand(models.IntegerChoices):
+class BandPercent(models.IntegerChoices):
     """Daily price bands (percent over the previous close) that exchanges apply to equities."""
 
+    NO_BAND = 0, "No band (dynamic operating range)"
     TWO = 2, "2%"
     FIVE = 5, "5%"
     TEN = 10, "10%"

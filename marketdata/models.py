@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from common.models import RunRecord
-from marketdata.choices import BandSource, Exchange, PriceBand
+from marketdata.choices import BandPercent, BandSource, Exchange
 
 
 class Instrument(models.Model):
@@ -17,10 +17,6 @@ class Instrument(models.Model):
     isin = models.CharField(max_length=12, blank=True)
     name = models.CharField(max_length=200, blank=True)
     active = models.BooleanField(default=True)
-    price_band = models.PositiveSmallIntegerField(
-        choices=PriceBand.choices, null=True, blank=True, help_text="Percent; empty means no band."
-    )
-    band_source = models.CharField(max_length=16, choices=BandSource.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -60,6 +56,27 @@ class DailyBar(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument_id}@{self.date}"
+
+
+class PriceBand(models.Model):
+    """The band an instrument trades under from ``effective_from`` until its next row: always read
+    as of a date (``marketdata.selectors.bands_panel``), never as "today's band for every date"."""
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="price_bands")
+    effective_from = models.DateField()
+    band = models.PositiveSmallIntegerField(choices=BandPercent.choices, help_text="Percent; 0 means no band.")
+    source = models.CharField(max_length=16, choices=BandSource.choices, default=BandSource.EXCHANGE_FILE)
+    source_file = models.CharField(max_length=500, blank=True, help_text="The band file it was loaded from.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["instrument", "effective_from"], name="priceband_unique_instrument_date")
+        ]
+        ordering = ["instrument_id", "-effective_from"]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id} {self.band}% from {self.effective_from}"
 
 
 class IngestRun(RunRecord):

@@ -18,6 +18,9 @@ FloatArray = npt.NDArray[np.float64]
 
 PANEL_FIELDS: tuple[str, ...] = ("open", "high", "low", "close", "prev_close", "volume", "trades")
 LONG_COLUMNS: tuple[str, ...] = ("symbol", "date", *PANEL_FIELDS)
+# Every (T, N) array of a panel: the bar fields, and the band in force on each date (percent; NaN where
+# no band file covers the date, 0 where the stock has no band).
+GRID_FIELDS: tuple[str, ...] = (*PANEL_FIELDS, "band")
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ class Panel:
     trades: FloatArray
     series: npt.NDArray[np.object_] = field(default_factory=lambda: np.array([], dtype=object))  # (N,)
     instrument_ids: npt.NDArray[np.int64] = field(default_factory=lambda: np.array([], dtype=np.int64))
-    known_band: FloatArray = field(default_factory=lambda: np.array([], dtype=np.float64))  # (N,), NaN=infer
+    band: FloatArray = field(default_factory=lambda: np.empty((0, 0), dtype=np.float64))  # (T, N), NaN=infer
 
     fields: ClassVar[tuple[str, ...]] = PANEL_FIELDS
 
@@ -48,8 +51,10 @@ class Panel:
             object.__setattr__(self, "series", np.array([""] * n_len, dtype=object))
         if len(self.instrument_ids) != n_len:
             object.__setattr__(self, "instrument_ids", np.full(n_len, -1, dtype=np.int64))
-        if len(self.known_band) != n_len:
-            object.__setattr__(self, "known_band", np.full(n_len, np.nan))
+        if self.band.shape != (t_len, n_len):
+            if self.band.size:
+                raise ValueError(f"panel band has shape {self.band.shape}, expected {(t_len, n_len)}")
+            object.__setattr__(self, "band", np.full((t_len, n_len), np.nan))
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -65,12 +70,12 @@ class Panel:
     def until(self, last_date: np.datetime64 | str) -> Panel:
         """The panel truncated after ``last_date`` (inclusive): what was known on that evening."""
         cut = self._row(last_date, "right")
-        return replace(self, dates=self.dates[:cut], **{f: getattr(self, f)[:cut] for f in PANEL_FIELDS})
+        return replace(self, dates=self.dates[:cut], **{f: getattr(self, f)[:cut] for f in GRID_FIELDS})
 
     def between(self, first_date: np.datetime64 | str, last_date: np.datetime64 | str) -> Panel:
         lo = self._row(first_date, "left")
         hi = self._row(last_date, "right")
-        return replace(self, dates=self.dates[lo:hi], **{f: getattr(self, f)[lo:hi] for f in PANEL_FIELDS})
+        return replace(self, dates=self.dates[lo:hi], **{f: getattr(self, f)[lo:hi] for f in GRID_FIELDS})
 
     def take(self, columns: npt.ArrayLike) -> Panel:
         """A panel of a subset of stocks (indices or a boolean mask over N)."""
@@ -80,8 +85,7 @@ class Panel:
             symbols=self.symbols[idx],
             series=self.series[idx],
             instrument_ids=self.instrument_ids[idx],
-            known_band=self.known_band[idx],
-            **{f: getattr(self, f)[:, idx] for f in PANEL_FIELDS},
+            **{f: getattr(self, f)[:, idx] for f in GRID_FIELDS},
         )
 
     @classmethod
@@ -93,8 +97,9 @@ class Panel:
         instrument_ids: pd.Series | None = None,
     ) -> Panel:
         """Build a panel from long rows ``symbol, date, open, high, low, close, prev_close, volume,
-        trades`` (plus optional ``series``, ``known_band``). ``key`` names the stock column; the
-        last row per stock gives its series. Duplicate (stock, date) rows are an error.
+        trades`` (plus optional ``series`` and ``band``, the band in force on the row's date). ``key``
+        names the stock column; the last row per stock gives its series. Duplicate (stock, date) rows
+        are an error.
         """
         missing = [c for c in (key, "date", *PANEL_FIELDS) if c not in frame.columns and c != "trades"]
         if missing:
@@ -108,7 +113,7 @@ class Panel:
         if len(flat) and np.bincount(flat, minlength=t_len * n_len).max() > 1:
             raise ValueError("panel input has duplicate (stock, date) rows")
         arrays: dict[str, FloatArray] = {}
-        for name in PANEL_FIELDS:
+        for name in GRID_FIELDS:
             out = np.full(t_len * n_len, np.nan)
             if name in frame.columns:
                 out[flat] = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
@@ -120,11 +125,6 @@ class Panel:
             if "series" in frame.columns
             else np.array([""] * n_len, dtype=object)
         )
-        known = (
-            pd.to_numeric(frame["known_band"], errors="coerce").to_numpy(dtype=np.float64)[last_row]
-            if "known_band" in frame.columns
-            else np.full(n_len, np.nan)
-        )
         ids = (
             np.asarray(instrument_ids, dtype=np.int64)[last_row]
             if instrument_ids is not None
@@ -135,7 +135,6 @@ class Panel:
             symbols=np.asarray(uniq_stocks, dtype=object),
             series=series,
             instrument_ids=ids,
-            known_band=known,
             **arrays,
         )
 

@@ -8,11 +8,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from django.db import connection
 from django.db.models import Case, Max, Min, QuerySet, When
 
-from marketdata.models import DailyBar, Instrument
+from marketdata.models import DailyBar, Instrument, PriceBand
 from marketdata.panel import Panel
 
 BAR_COLUMNS = (
@@ -27,7 +28,6 @@ BAR_COLUMNS = (
     "prev_close",
     "volume",
     "trades",
-    "known_band",
 )
 
 
@@ -166,7 +166,7 @@ def _bars_sql(
         params.append(exchange)
     sql = (
         "SELECT b.instrument_id, i.symbol, b.series, b.date, b.open, b.high, b.low, b.close, b.prev_close, "
-        "b.volume, b.trades, CASE WHEN i.band_source IN ('exchange_file', 'manual') THEN i.price_band END "
+        "b.volume, b.trades "
         f"FROM {bar} b JOIN {inst} i ON i.id = b.instrument_id WHERE {' AND '.join(where)} "
         "ORDER BY b.date, b.instrument_id"
     )
@@ -209,7 +209,7 @@ def bars_frame(
             frame = pd.DataFrame(cursor.fetchall(), columns=list(BAR_COLUMNS))
     frame["date"] = pd.to_datetime(frame["date"])
     frame["series"] = frame["series"].fillna("").astype(str)
-    for column in ("open", "high", "low", "close", "prev_close", "volume", "trades", "known_band"):
+    for column in ("open", "high", "low", "close", "prev_close", "volume", "trades"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(np.float64)
     return frame
 
@@ -235,6 +235,29 @@ def bars_panel(
         symbols=symbols,
         series=panel.series,
         instrument_ids=panel.instrument_ids,
-        known_band=panel.known_band,
+        band=bands_panel(instrument_ids=panel.instrument_ids, dates=panel.dates),
         **{name: getattr(panel, name) for name in Panel.fields},
     )
+
+
+def bands_panel(
+    *, instrument_ids: Sequence[int] | npt.NDArray[np.int64], dates: npt.ArrayLike
+) -> npt.NDArray[np.float64]:
+    """(T, N) the band each instrument trades under on each of ``dates`` (ascending), from the
+    ``PriceBand`` history as of that date: NaN before an instrument's first band row (infer from
+    prices), 0 for "no band"."""
+    days = np.asarray(dates, dtype="datetime64[D]")
+    ids = np.asarray(instrument_ids, dtype=np.int64)
+    out = np.full((len(days), len(ids)), np.nan)
+    if not len(days) or not len(ids):
+        return out
+    column = {int(pk): n for n, pk in enumerate(ids)}
+    rows = (
+        PriceBand.objects.filter(instrument_id__in=list(column), effective_from__lte=days[-1].item())
+        .order_by("instrument_id", "effective_from")
+        .values_list("instrument_id", "effective_from", "band")
+    )
+    # Ascending per instrument: each row overwrites from its own date on, so the last one in force wins.
+    for pk, since, band in rows:
+        out[np.searchsorted(days, np.datetime64(since, "D")) :, column[pk]] = band
+    return out

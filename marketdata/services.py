@@ -28,12 +28,13 @@ from tqdm import tqdm
 
 from common.choices import RunStatus
 from common.services import run_fail, run_skip, run_start, run_succeed
+from marketdata.bandfiles import BandFileError, parse_band_file
 from marketdata.choices import Exchange
 from marketdata.ingest import IngestError, SourceFile, expand_sources, prepare_file, sha256_hex
 from marketdata.ingest.frame import BAR_VALUE_COLUMNS
 from marketdata.ingest.rejects import rejects_write
 from marketdata.ingest.result import ALREADY_INGESTED, FAILED, SUCCEEDED, IngestResult
-from marketdata.models import DailyBar, IngestRun, Instrument
+from marketdata.models import DailyBar, IngestRun, Instrument, PriceBand
 
 logger = logging.getLogger(__name__)
 
@@ -534,6 +535,91 @@ def _run_record(run: IngestRun | None, result: IngestResult, *, sha256: str) -> 
     else:
         run_fail(run, error=result.error, extra=counts)
     return IngestResult(**{**result.__dict__, "run_id": run.pk})
+
+
+# --- exchange band files ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BandLoad:
+    """What loading one band file did: its layout, rows, and the run that records it."""
+
+    layout: str
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+    skipped_unknown: list[str]
+    run_id: int
+
+
+def price_bands_ingest(
+    *, path: Path | str, effective_from: dt.date | None = None, skip_unknown: bool = False
+) -> BandLoad:
+    """Load one exchange band file into the ``PriceBand`` history, in one transaction.
+
+    Refuses the whole file (writes no band, records a FAILED IngestRun) when a band is not one the
+    exchanges use, or a symbol is unknown to the platform (unless ``skip_unknown``: then those rows
+    are left out and listed). Loading the same file again changes nothing.
+    """
+    source = Path(path)
+    run = run_start(IngestRun(source=str(source)[-500:]))
+    try:
+        data = source.read_bytes()
+        run.sha256 = sha256_hex(data)
+        parsed = parse_band_file(data, filename=source.name, effective_from=effective_from)
+        run.layout, run.rows_read = parsed.layout, len(parsed.frame)
+        dates = sorted(set(parsed.frame["effective_from"]))
+        run.trade_date = dates[0] if len(dates) == 1 else None
+        known = dict(
+            Instrument.objects.filter(exchange=parsed.exchange, symbol__in=set(parsed.frame["symbol"])).values_list(
+                "symbol", "id"
+            )
+        )
+        unknown = sorted(set(parsed.frame["symbol"]) - set(known))
+        if unknown and not skip_unknown:
+            raise BandFileError(
+                f"{len(unknown)} symbols are unknown on {parsed.exchange}: {', '.join(unknown[:10])}"
+                f"{' ...' if len(unknown) > 10 else ''}. Nothing was loaded: ingest that day's bhavcopy first "
+                "(it lists every traded symbol), or pass --skip-unknown to load the others."
+            )
+        rows = parsed.frame[parsed.frame["symbol"].isin(known)]
+        with transaction.atomic():
+            counts = _bands_upsert(rows, instrument_of=known, source_file=source.name)
+    except (BandFileError, OSError) as exc:
+        run_fail(run, error=str(exc), extra=["sha256", "layout", "rows_read", "trade_date"])
+        raise BandFileError(str(exc)) from exc
+    run.rows_inserted, run.rows_updated, run.rows_unchanged = counts
+    run.rows_skipped = len(parsed.frame) - len(rows)
+    run_succeed(run, extra=None)
+    return BandLoad(parsed.layout, len(rows), *counts, skipped_unknown=unknown, run_id=run.pk)
+
+
+def _bands_upsert(rows: pd.DataFrame, *, instrument_of: dict[str, int], source_file: str) -> tuple[int, int, int]:
+    """(inserted, updated, unchanged) after writing ``rows`` as PriceBand rows."""
+    wanted = {
+        (instrument_of[symbol], day): int(band)
+        for symbol, day, band in zip(rows["symbol"], rows["effective_from"], rows["band"], strict=True)
+    }
+    existing = {
+        (pk, day): band
+        for pk, day, band in PriceBand.objects.filter(
+            instrument_id__in={pk for pk, _ in wanted}, effective_from__in={day for _, day in wanted}
+        ).values_list("instrument_id", "effective_from", "band")
+    }
+    new = [key for key in wanted if key not in existing]
+    changed = [key for key in wanted if key in existing and existing[key] != wanted[key]]
+    PriceBand.objects.bulk_create(
+        [
+            PriceBand(instrument_id=pk, effective_from=day, band=wanted[(pk, day)], source_file=source_file)
+            for pk, day in new + changed
+        ],
+        update_conflicts=True,
+        unique_fields=["instrument", "effective_from"],
+        update_fields=["band", "source", "source_file"],
+        batch_size=2_000,
+    )
+    return len(new), len(changed), len(wanted) - len(new) - len(changed)
 
 
 # --- the daily inbox ----------------------------------------------------------------------------

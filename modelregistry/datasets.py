@@ -46,7 +46,7 @@ def panel_dataset(panel: Panel, *, horizon: int = 1) -> PanelDataset:
     cube = compute_features(panel)
     features_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    upper = circuits.upper_circuit_panel(panel.close, panel.high, panel.prev_close, band=panel.known_band)
+    upper = circuits.upper_circuit_panel(panel.close, panel.high, panel.prev_close, band=panel.band)
     labels = circuits.next_day_label(upper, panel.has_bar, horizon=horizon)
     row_info = {
         INFO_SERIES: np.asarray(panel.series, dtype=object),

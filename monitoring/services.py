@@ -262,7 +262,7 @@ def _labelled_predictions(*, version: ModelVersion, dates: list[dt.date], as_of:
     panel = bars_panel(
         instrument_ids=frame["instrument_id"].unique().tolist(), start=start, end=as_of, active_only=False
     )
-    circuits = upper_circuit_panel(panel.close, panel.high, panel.prev_close, band=panel.known_band)
+    circuits = upper_circuit_panel(panel.close, panel.high, panel.prev_close, band=panel.band)
     labels = next_day_label(circuits, panel.has_bar, horizon=version.horizon)
     dates64 = frame["date"].to_numpy().astype("datetime64[D]")
     rows = np.minimum(np.searchsorted(panel.dates, dates64), len(panel.dates) - 1)

@@ -30,7 +30,7 @@ from django.db import DatabaseError
 
 from features import spec
 from features.vcp import features_on
-from marketdata.panel import Panel
+from marketdata.panel import GRID_FIELDS, Panel
 from marketdata.selectors import bars_frame
 from modelregistry import artifacts
 from modelregistry.loader import LoadedModel, NoProductionModelError, loader
@@ -123,7 +123,7 @@ def _panel_on_dates(panel: Panel, dates: Sequence[dt.date]) -> Panel:
     target = np.array(dates, dtype="datetime64[D]")
     rows = np.searchsorted(target, panel.dates)
     arrays: dict[str, npt.NDArray[np.float64]] = {}
-    for name in Panel.fields:
+    for name in GRID_FIELDS:
         full = np.full((len(target), panel.shape[1]), np.nan)
         full[rows] = getattr(panel, name)
         arrays[name] = full
@@ -132,7 +132,6 @@ def _panel_on_dates(panel: Panel, dates: Sequence[dt.date]) -> Panel:
         symbols=panel.symbols,
         series=panel.series,
         instrument_ids=panel.instrument_ids,
-        known_band=panel.known_band,
         **arrays,
     )
 

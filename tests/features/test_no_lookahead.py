@@ -65,7 +65,8 @@ def _synthetic_market(seed: int = 11) -> Panel:
         prev_close=prev,
         volume=volume,
         trades=volume / 20,
-        known_band=np.where(np.arange(N) < 3, 10.0, np.nan),
+        # A band file from mid-history on for three stocks: read as of each date, never backwards.
+        band=np.where((np.arange(T)[:, None] >= T // 2) & (np.arange(N)[None, :] < 3), 10.0, np.nan),
     )
 
 
@@ -75,7 +76,7 @@ def market() -> Panel:
 
 
 def test_synthetic_market_has_the_hard_cases(market: Panel) -> None:
-    flags = upper_circuit_panel(market.close, market.high, market.prev_close, band=market.known_band)
+    flags = upper_circuit_panel(market.close, market.high, market.prev_close, band=market.band)
     assert flags[:, :5].sum() >= 30
     assert flags[:, 5:].sum() == 0
     assert (~market.has_bar).sum() > 0.04 * T * N
@@ -102,7 +103,7 @@ def test_a_change_after_t_changes_nothing_up_to_t(market: Panel) -> None:
         shocked[name][cut + 1 :] *= 3.0
     shocked["volume"][cut + 1 :] = 1.0
     changed = compute_features(
-        Panel(dates=market.dates, symbols=market.symbols, known_band=market.known_band, **shocked)
+        Panel(dates=market.dates, symbols=market.symbols, band=market.band, **shocked)
     )
     assert np.array_equal(changed.values[: cut + 1], full.values[: cut + 1], equal_nan=True)
     assert not np.array_equal(changed.values[cut + 1 :], full.values[cut + 1 :], equal_nan=True)

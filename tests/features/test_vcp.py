@@ -32,7 +32,7 @@ def _build(stocks: dict[str, dict[str, FloatArray]], known_band: list[float] | N
         dates=np.datetime64("2021-01-01") + np.arange(T).astype("timedelta64[D]"),
         symbols=np.array(names, dtype=object),
         trades=fields["volume"] / 10.0,
-        known_band=np.array(known_band if known_band is not None else [np.nan] * len(names)),
+        band=np.tile(np.array(known_band if known_band is not None else [np.nan] * len(names)), (T, 1)),
         **fields,
     )
 
@@ -211,7 +211,7 @@ def test_circuit_history_counts_locks_and_distance_to_the_band(cube: FeatureCube
 
 def test_hit_today_is_exactly_days_since_zero(cube: FeatureCube) -> None:
     panel = _build({"LOCK": _circuits(), "ZIG": _zigzag()}, known_band=[5.0, np.nan])
-    flags = upper_circuit_panel(panel.close, panel.high, panel.prev_close, band=panel.known_band)
+    flags = upper_circuit_panel(panel.close, panel.high, panel.prev_close, band=panel.band)
     days = compute_features(panel).feature("days_since_uc")
     defined = ~np.isnan(days)
     assert flags.sum() == 4
