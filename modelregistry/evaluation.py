@@ -22,6 +22,8 @@ flattered nor punished by row order. A day with fewer than k rows is scored on a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -214,3 +216,101 @@ def feature_importance(model: Any, feature_names: tuple[str, ...]) -> dict[str, 
     shares = gains / total if total > 0 else gains
     order = np.argsort(-shares, kind="stable")
     return {feature_names[i]: float(shares[i]) for i in order}
+
+
+# --- three truths ---------------------------------------------------------------------------------
+# A metric on the platform's own label proves only self-consistency, so every evaluation also scores
+# against independent definitions of a lock computed from raw prices (marketdata.circuits), each
+# beside the two naive rules on the same rows.
+TRUTH_NAMES: tuple[str, ...] = ("platform", "strict", "lock")
+NAIVE_RULES: tuple[str, ...] = ("hit_today", "count_5d")
+
+
+@dataclass(frozen=True)
+class Truth:
+    """One definition of "locked at the upper circuit", on the evaluated rows (R,).
+
+    ``y``: the next-day label (0/1). ``hit_today``: the stock was locked on the row's own day (the
+    "hit today" rule, and the complement of the new-circuit slice). ``count_5d``: locks over the
+    last 5 dates, the day included (the "count over 5 days" rule; its decision is count >= 1).
+    """
+
+    name: str
+    y: FloatArray
+    hit_today: BoolArray
+    count_5d: FloatArray
+
+
+def _truth_part(
+    y: FloatArray, score: FloatArray, threshold: float, day: np.ndarray, truth: Truth, mask: BoolArray, k: int
+) -> dict[str, Any]:
+    hit, count = truth.hit_today[mask], truth.count_5d[mask]
+    return {
+        "model": classification_metrics(y[mask], score[mask], score[mask] >= threshold, day=day[mask], k=k),
+        "baselines": {
+            "hit_today": classification_metrics(y[mask], hit.astype(np.float64), hit, day=day[mask], k=k),
+            "count_5d": classification_metrics(y[mask], count, count >= 1, day=day[mask], k=k),
+        },
+    }
+
+
+def evaluate_truths(
+    proba: npt.ArrayLike,
+    threshold: float,
+    *,
+    day: npt.ArrayLike,
+    truths: Sequence[Truth],
+    k: int = DEFAULT_K,
+    new_proba: npt.ArrayLike | None = None,
+    new_threshold: float | None = None,
+) -> dict[str, Any]:
+    """For each truth: the model against "hit today" and "count over 5 days", on all rows and on new
+    circuits only (rows not locked today under that truth), with precision@k per day over the
+    whole universe of rows each day.
+
+    ``new_proba`` ``(R,)`` scores the new-circuit slice when the platform has a separate new-circuit
+    ranking (and ``new_threshold`` its decision threshold); otherwise ``proba`` scores it too.
+    """
+    p = np.asarray(proba, dtype=np.float64)
+    d = np.asarray(day)
+    fresh = p if new_proba is None else np.asarray(new_proba, dtype=np.float64)
+    fresh_threshold = threshold if new_threshold is None else new_threshold
+    report: dict[str, Any] = {"k": k, "threshold": float(threshold), "new_threshold": float(fresh_threshold)}
+    for truth in truths:
+        y = np.asarray(truth.y, dtype=np.float64)
+        if not (len(y) == len(p) == len(d) == len(truth.hit_today) == len(truth.count_5d)):
+            raise ValueError(f"truth {truth.name!r} does not have one value per row")
+        if np.isnan(y).any():
+            raise ValueError(f"truth {truth.name!r} has rows without a label: evaluate labelled rows only")
+        everything = np.ones(len(y), dtype=bool)
+        new = ~np.asarray(truth.hit_today, dtype=bool)
+        report[truth.name] = {
+            "all": _truth_part(y, p, threshold, d, truth, everything, k),
+            "new_circuits": _truth_part(y, fresh, fresh_threshold, d, truth, new, k),
+        }
+    return report
+
+
+def truths_table(report: dict[str, Any], *, k: int = DEFAULT_K) -> list[dict[str, Any]]:
+    """``evaluate_truths`` flattened: one row per truth x slice x scorer, for tables and cards."""
+    rows = []
+    for name in TRUTH_NAMES:
+        if name not in report:
+            continue
+        for part in ("all", "new_circuits"):
+            section = report[name][part]
+            scorers = {"model": section["model"], **section["baselines"]}
+            for scorer, m in scorers.items():
+                rows.append(
+                    {
+                        "truth": name,
+                        "slice": part,
+                        "scorer": scorer,
+                        "pr_auc": m["pr_auc"],
+                        "precision_at_k": m.get(f"precision_at_{k}"),
+                        "f1": m["f1"],
+                        "positives": m["positives"],
+                        "rows": m["rows"],
+                    }
+                )
+    return rows

@@ -15,7 +15,16 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from modelregistry.evaluation import classification_metrics, evaluate, feature_importance, precision_at_k, top_k_per_day
+from modelregistry.evaluation import (
+    Truth,
+    classification_metrics,
+    evaluate,
+    evaluate_truths,
+    feature_importance,
+    precision_at_k,
+    top_k_per_day,
+    truths_table,
+)
 
 Y = np.array([0, 1, 1, 0, 0, 1, 0, 0, 1, 0])
 P = np.array([0.05, 0.8, 0.4, 0.3, 0.1, 0.65, 0.7, 0.2, 0.15, 0.02])
@@ -156,3 +165,44 @@ def test_gain_importance_is_keyed_by_feature_name_for_both_boosters() -> None:
         assert next(iter(importance)) == "decisive"
         assert set(importance) == set(names)
         assert sum(importance.values()) == pytest.approx(1.0)
+
+
+def _truth(name: str, y: list[float], hit: list[bool], count: list[float]) -> Truth:
+    return Truth(name=name, y=np.array(y), hit_today=np.array(hit), count_5d=np.array(count))
+
+
+def test_every_truth_is_scored_beside_both_naive_rules_on_all_rows_and_new_circuits() -> None:
+    day = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    proba = np.array([0.9, 0.8, 0.1, 0.2, 0.7, 0.6, 0.3, 0.05])
+    strict = _truth("strict", [1, 0, 0, 0, 1, 0, 0, 0], [1, 1, 0, 0, 0, 1, 0, 0], [3, 1, 0, 0, 0, 2, 0, 1])
+    lock = _truth("lock", [1, 1, 0, 0, 1, 1, 0, 0], [1, 1, 0, 0, 1, 1, 0, 0], [3, 2, 0, 0, 1, 2, 0, 1])
+    report = evaluate_truths(proba, 0.5, day=day, truths=[strict, lock], k=2)
+    assert set(report) >= {"strict", "lock"}
+    for name in ("strict", "lock"):
+        for part in ("all", "new_circuits"):
+            assert set(report[name][part]["baselines"]) == {"hit_today", "count_5d"}
+    # On the lock truth the model ranks both days' positives first: precision@2 per day is 1.
+    assert report["lock"]["all"]["model"]["precision_at_2"] == 1.0
+    # New circuits are the rows not locked today under that truth.
+    assert report["strict"]["new_circuits"]["model"]["rows"] == 5
+    assert report["lock"]["new_circuits"]["model"]["rows"] == 4
+    # count_5d decides "will hit" when the stock locked at least once in the last 5 days.
+    assert report["strict"]["all"]["baselines"]["count_5d"]["predicted_positive"] == 4
+
+
+def test_a_separate_new_circuit_score_ranks_the_new_circuit_slice() -> None:
+    day = np.zeros(4, dtype=int)
+    truth = _truth("strict", [0, 1, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0])
+    proba = np.array([0.9, 0.2, 0.3, 0.1])
+    fresh = np.array([0.0, 0.8, 0.1, 0.2])
+    report = evaluate_truths(proba, 0.5, day=day, truths=[truth], new_proba=fresh, new_threshold=0.5, k=1)
+    assert report["strict"]["new_circuits"]["model"]["pr_auc"] == 1.0
+    assert report["strict"]["all"]["model"]["pr_auc"] < 1.0
+    rows = truths_table(report, k=1)
+    assert {(r["slice"], r["scorer"]) for r in rows} >= {("new_circuits", "model"), ("all", "count_5d")}
+
+
+def test_a_truth_with_unlabelled_rows_is_refused() -> None:
+    truth = _truth("lock", [1, np.nan], [False, False], [0, 0])
+    with pytest.raises(ValueError, match="rows without a label"):
+        evaluate_truths(np.array([0.1, 0.2]), 0.5, day=np.zeros(2), truths=[truth])
