@@ -19,7 +19,7 @@ DEMO_SEED ?= 7
 DEMO_DIR ?= var/demo
 DEMO_ENV := DEBUG=1 VCP_LOG_TO_FILE=0 VCP_DATA_DIR=$(DEMO_DIR) DATABASE_URL= REDIS_URL= CELERY_BROKER_URL=
 
-.PHONY: help venv demo demo-data serve test lint bench docs docs-openapi clean
+.PHONY: help venv demo demo-data serve test lint bench docs docs-openapi clean deploy-smoke
 
 help:
 	@echo "make demo   - install, build a synthetic market on SQLite and serve http://127.0.0.1:8000"
@@ -27,7 +27,7 @@ help:
 	@echo "make lint   - ruff, import-linter contracts and mypy"
 	@echo "make bench  - run the benchmarks in bench/ (prints figures)"
 
-$(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt requirements/dev-nodeps.txt
+$(STAMP): requirements/serve.txt requirements/train.txt requirements/base.txt requirements/prod.txt requirements/dev.txt requirements/dev-nodeps.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
 	  echo "python venv is missing: installing Debian's python3-venv"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -82,3 +82,8 @@ docs: venv
 
 clean:
 	rm -rf var/ .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* htmlcov
+
+# The docker-compose stack end to end (needs a Docker engine; never part of `make test`). With no
+# Docker Hub access, build the images from Debian's packages first: scripts/offline_images.sh.
+deploy-smoke:
+	scripts/compose_smoke.sh $(SMOKE_ARGS)

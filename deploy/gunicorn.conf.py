@@ -17,12 +17,29 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
 max_requests_jitter = 2000
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 errorlog = "-"
+# The master imports the app once and the workers fork from it: on 2 cores, N workers importing (and,
+# in the image, compiling) Django, pandas, scipy and the URLconf side by side took 77 s to answer the
+# first health check; one import in the master, warmed in when_ready, is what makes a container
+# ready in seconds (docs/deployment.md). GUNICORN_PRELOAD=0 restores per-worker imports.
+preload_app = os.environ.get("GUNICORN_PRELOAD", "1") != "0"
 
 # Each worker serves its own registry on the first free port from VCP_WEB_METRICS_PORT (9101), and
 # Prometheus scrapes every port (deploy/prometheus/prometheus.yml). prometheus_client's multiprocess
 # mode is not used: it cannot export the Info metric or per-process CPU, memory and descriptors.
 # 0 turns the per-worker ports off (the main port's /metrics then shows one random worker).
 metrics_port = int(os.environ.get("VCP_WEB_METRICS_PORT", "9101"))
+
+
+def when_ready(server: Any) -> None:
+    """With preload, load the URLconf (admin, views, their imports) before the workers fork, and
+    leave no database connection open in the master for the workers to share."""
+    if not preload_app:
+        return
+    from django.db import connections
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - the import is the point
+    connections.close_all()
 
 
 def post_fork(server: Any, worker: Any) -> None:

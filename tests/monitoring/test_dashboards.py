@@ -172,4 +172,4 @@ def test_prometheus_loads_the_rules_and_scrapes_web_and_worker() -> None:
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert {"vcp-web", "vcp-worker"} <= jobs.keys()
     assert jobs["vcp-web"]["metrics_path"] == "/metrics"
-    assert all(job["static_configs"][0]["targets"] for job in jobs.values())
+    assert all(job.get("static_configs") or job.get("dns_sd_configs") for job in jobs.values())
