@@ -19,7 +19,7 @@ from backtesting.models import ComparisonRun
 from backtesting.services.data import date_index, date_span, features_cached, panel_for
 from backtesting.services.records import BacktestError, Stages, run_claim, run_fail_and_raise, run_finish
 from backtesting.services.walk_forwards import WalkForwardDesign
-from backtesting.stats import mcnemar_compare, pr_auc_difference_ci
+from backtesting.stats import mcnemar_compare
 from common.services import run_start
 from marketdata.selectors import trading_dates
 from modelregistry import artifacts
@@ -27,6 +27,7 @@ from modelregistry.datasets import panel_dataset
 from modelregistry.evaluation import evaluate
 from modelregistry.models import ModelVersion
 from modelregistry.runtime import NativeScorer
+from modelregistry.significance import pr_auc_difference_ci
 from modelregistry.training import INFO_HIT_TODAY, INFO_RETURN_20D, INFO_SERIES
 
 
