@@ -19,10 +19,11 @@ DEMO_SEED ?= 7
 DEMO_DIR ?= var/demo
 DEMO_ENV := DEBUG=1 VCP_LOG_TO_FILE=0 VCP_DATA_DIR=$(DEMO_DIR) DATABASE_URL= REDIS_URL= CELERY_BROKER_URL=
 
-.PHONY: help venv demo demo-data serve test lint bench docs docs-openapi clean deploy-smoke
+.PHONY: help venv demo demo-data serve serve-stop test lint bench docs docs-openapi clean deploy-smoke
 
 help:
 	@echo "make demo   - install, build a synthetic market on SQLite and serve http://127.0.0.1:8000"
+	@echo "make serve  - the production topology on loopback: nginx, 2 gunicorn, Celery (make serve-stop)"
 	@echo "make test   - run the test suite against real PostgreSQL and Redis (started if needed)"
 	@echo "make lint   - ruff, import-linter contracts and mypy"
 	@echo "make bench  - run the benchmarks in bench/ (prints figures)"
@@ -54,8 +55,14 @@ demo: demo-data
 	@echo "Serving http://127.0.0.1:8000/admin/  (Ctrl-C to stop)"
 	$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:8000
 
+# The production topology without Docker, all on loopback: PostgreSQL, Redis, 2 gunicorn instances
+# behind Debian's nginx (http://127.0.0.1:8080), a Celery worker and beat; pid files in var/serve/.
+# SERVE_REDIS=0: without Redis (the loader then follows the database's production pointer).
 serve: venv
-	$(VENV)/bin/gunicorn -c deploy/gunicorn.conf.py vcp_platform.wsgi:application
+	scripts/serve.sh
+
+serve-stop:
+	scripts/serve-stop.sh
 
 test: venv
 	scripts/services.sh

@@ -34,9 +34,9 @@ from modelregistry.datasets import PanelDataset
 from modelregistry.training import INFO_HIT_TODAY, INFO_RETURN_20D, INFO_SERIES, Dataset
 
 _META = "meta.json"
-_FORMAT = 2  # 2: the band is a (T, N) history, not one value per stock
+_FORMAT = 3  # 3: the band and the series are (T, N) histories, not one value per stock
 _ROW_ARRAYS = ("X", "y", "date_idx", "stock_idx", "hit_today", "return_20d")
-_STOCK_ARRAYS = ("symbols", "series", "instrument_ids")
+_STOCK_ARRAYS = ("symbols", "series", "instrument_ids", "series_names")
 
 
 def panel_key(panel: Panel, *, horizon: int) -> str:
@@ -46,6 +46,7 @@ def panel_key(panel: Panel, *, horizon: int) -> str:
     h.update(np.ascontiguousarray(panel.dates.astype("datetime64[D]").astype(np.int64)).tobytes())
     h.update("\x1f".join(map(str, panel.symbols)).encode())
     h.update("\x1f".join(map(str, panel.series)).encode())
+    h.update("\x1f".join(map(str, panel.series_names)).encode())
     h.update(np.ascontiguousarray(panel.instrument_ids, dtype=np.int64).tobytes())
     for name in GRID_FIELDS:
         h.update(np.ascontiguousarray(getattr(panel, name), dtype=np.float64).tobytes())
@@ -79,16 +80,16 @@ class CachedFeatures:
 
     def _dataset(self, rows: slice) -> Dataset:
         a = self.arrays
-        stock_idx = np.asarray(a["stock_idx"][rows])
+        date_idx, stock_idx = np.asarray(a["date_idx"][rows]), np.asarray(a["stock_idx"][rows])
         return Dataset(
             X=np.asarray(a["X"][rows]),
             y=np.asarray(a["y"][rows]),
-            date_idx=np.asarray(a["date_idx"][rows]),
+            date_idx=date_idx,
             stock_idx=stock_idx,
             dates=self.panel.dates,
             feature_names=self.feature_names,
             info={
-                INFO_SERIES: self.panel.series[stock_idx],
+                INFO_SERIES: self.panel.series_at(date_idx, stock_idx),
                 INFO_HIT_TODAY: np.asarray(a["hit_today"][rows]),
                 INFO_RETURN_20D: np.asarray(a["return_20d"][rows]),
             },
@@ -102,6 +103,7 @@ def _arrays_of(data: PanelDataset) -> dict[str, npt.NDArray[Any]]:
         "symbols": panel.symbols.astype(str),
         "series": panel.series.astype(str),
         "instrument_ids": panel.instrument_ids.astype(np.int64),
+        "series_names": panel.series_names.astype(str),
         "X": ds.X,
         "y": ds.y,
         "date_idx": ds.date_idx,
@@ -170,6 +172,7 @@ def load(root: Path | str, key: str) -> CachedFeatures:
         symbols=np.asarray(arrays["symbols"]).astype(object),
         series=np.asarray(arrays["series"]).astype(object),
         instrument_ids=np.asarray(arrays["instrument_ids"]),
+        series_names=np.asarray(arrays["series_names"]).astype(object),
         **{name: arrays[name] for name in GRID_FIELDS},
     )
     return CachedFeatures(

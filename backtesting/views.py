@@ -4,11 +4,14 @@ report (inline, as a download, and as JSON). Reads go through ``backtesting.sele
 
 from __future__ import annotations
 
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_replace
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from backtesting import report, selectors, services, tasks
@@ -100,6 +103,10 @@ def backtest_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+# The report is one self-contained HTML file (plotly.js and its data inline), shown in the staff page's
+# iframe: this view alone may be framed by this site and run inline scripts.
+@xframe_options_sameorigin
+@csp_replace({"script-src": [SELF, UNSAFE_INLINE]})  # type: ignore[arg-type]
 @staff_member_required
 def backtest_report(request: HttpRequest, pk: int) -> HttpResponse:
     """The self-contained HTML report; ``?download=1`` serves it as a file."""

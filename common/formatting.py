@@ -31,3 +31,17 @@ def as_date(value: dt.date | str | None, *, option: str) -> dt.date | None:
         from django.core.management import CommandError
 
         raise CommandError(f"{option}: {exc}") from exc
+
+
+_ASCII_DIGITS = frozenset("0123456789")
+MAX_INT_DIGITS = 18  # below 2**63: a larger id or page is refused before it reaches the database
+
+
+def ascii_int(raw: str | None) -> int | None:
+    """``raw`` as a non-negative integer when it is 1 to 18 ASCII digits, else None.
+
+    ``str.isdigit`` accepts "²" and Arabic-Indic digits that ``int()`` then refuses or reads as another
+    number; query strings are parsed with this instead."""
+    if raw is None or not 0 < len(raw) <= MAX_INT_DIGITS or not set(raw) <= _ASCII_DIGITS:
+        return None
+    return int(raw)

@@ -1,10 +1,14 @@
-"""Logging configuration: JSON lines with the trace id, to stderr and to daily-rotated files.
+"""Logging configuration: JSON lines with the trace id, to stderr and to files that rotate safely.
 
 Files (``vcp.log`` for the application, ``audit.log`` for the prediction audit trail, logger
-``vcp.audit``) rotate at midnight and keep ``retention_days`` (30) old files, so a disk never fills
-from logs alone. The same configuration serves web processes and Celery workers
-(vcp_platform/celery.py applies it on ``setup_logging``), so a task's lines carry the trace id of
-the request that queued it.
+``vcp.audit``) are written by every gunicorn worker and Celery process at once, so they are opened
+in append mode by ``WatchedFileHandler`` and rotated by ONE outside writer, logrotate
+(deploy/logrotate/vcp: daily, 30 kept): each process notices the rename and reopens the file, and no
+line is lost. (Per-process ``TimedRotatingFileHandler``s, as before, each rotated the shared file on
+their own and lost lines at midnight: tests/common/test_logging_rotation.py.) Where the platform
+collects stdout (Docker, Kubernetes), ``VCP_LOG_TO_FILE=0`` sends everything to the console instead.
+The same configuration serves web processes and Celery workers (vcp_platform/celery.py applies it
+on ``setup_logging``), so a task's lines carry the trace id of the request that queued it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ class TraceIdFilter(logging.Filter):
         return True
 
 
+# Days of rotated files logrotate keeps (deploy/logrotate/vcp), and how far back the audit query reads.
 DEFAULT_RETENTION_DAYS = 30
 
 
@@ -43,10 +48,8 @@ def build_logging_config(
         log_dir.mkdir(parents=True, exist_ok=True)
         for name, filename in (("file", "vcp.log"), ("audit_file", "audit.log")):
             handlers[name] = {
-                "class": "logging.handlers.TimedRotatingFileHandler",
+                "class": "logging.handlers.WatchedFileHandler",
                 "filename": str(log_dir / filename),
-                "when": "midnight",
-                "backupCount": retention_days,
                 "encoding": "utf-8",
                 "formatter": "json",
                 "filters": ["trace_id"],
@@ -70,6 +73,8 @@ def build_logging_config(
         "root": {"handlers": app_handlers, "level": level},
         "loggers": {
             "django.db.backends": {"level": "WARNING"},
+            # django-axes logs every login at INFO; failures and lockouts are WARNING.
+            "axes": {"level": "WARNING"},
             # The prediction audit trail: its own file, never silenced by LOG_LEVEL.
             "vcp.audit": {"handlers": audit_handlers, "level": "INFO", "propagate": False},
         },

@@ -23,6 +23,7 @@ One scrape target per process
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -129,6 +130,11 @@ CELERY_TASKS = Counter(
     "vcp_celery_tasks", "Celery task outcomes by task name and state (success, failure, retry).", ["task", "state"]
 )
 STATE_REFRESH_ERRORS = Counter("vcp_state_refresh_errors", "Failed loads of the monitoring state at scrape time.")
+ARTIFACT_INTEGRITY_FAILURES = Counter(
+    "vcp_artifact_integrity_failures",
+    "Model versions this process refused because a stored artifact no longer matched its recorded sha256.",
+    ["model_version"],
+)
 
 BATCH_LAST_SUCCESS = Gauge(
     "vcp_batch_last_success_timestamp_seconds", "When the last successful (or holiday-skipped) scoring run finished."
@@ -212,14 +218,32 @@ class MetricsEndpoint:
         self.thread.join(timeout=5)
 
 
-def metrics_server_start(*, ports: Iterable[int], addr: str = "0.0.0.0") -> MetricsEndpoint | None:
-    """Serve this process's metrics on the first free port of ``ports``; None when all are taken."""
+def observe_artifact_integrity_failure(*, model_version: str) -> None:
+    ARTIFACT_INTEGRITY_FAILURES.labels(model_version).inc()
+
+
+# Loopback unless the deployment says otherwise: the per-process metrics ports have no
+# authentication, so they are reachable from outside the host only where a container network or a
+# pod needs it (docker-compose.yml and deploy/k8s set VCP_METRICS_ADDR=0.0.0.0 inside the container).
+METRICS_ADDR_ENV = "VCP_METRICS_ADDR"
+DEFAULT_METRICS_ADDR = "127.0.0.1"
+
+
+def metrics_addr() -> str:
+    return os.environ.get(METRICS_ADDR_ENV, "").strip() or DEFAULT_METRICS_ADDR
+
+
+def metrics_server_start(*, ports: Iterable[int], addr: str | None = None) -> MetricsEndpoint | None:
+    """Serve this process's metrics on the first free port of ``ports``; None when all are taken.
+
+    ``addr`` defaults to ``VCP_METRICS_ADDR`` (127.0.0.1 when unset)."""
+    addr = addr or metrics_addr()
     for port in ports:
         try:
             server, thread = start_http_server(port, addr=addr)
         except OSError:
             continue
-        logger.info("serving Prometheus metrics", extra={"port": port})
+        logger.info("serving Prometheus metrics", extra={"port": port, "addr": addr})
         return MetricsEndpoint(port=port, server=server, thread=thread)
     logger.warning("no free port for the Prometheus metrics endpoint")
     return None

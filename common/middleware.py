@@ -1,5 +1,6 @@
-"""Request middleware: a trace id per request (X-Request-ID in and out), request timing, and
-django-prometheus's after-middleware made cheaper per request."""
+"""Request middleware: a trace id per request (X-Request-ID in and out), request timing, a request
+size limit answered before the body is read, and django-prometheus's after-middleware made cheaper
+per request."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django_prometheus import middleware as django_prometheus_middleware
 
+from common.api.errors import request_too_large_body
 from common.tracing import clean_trace_id, reset_trace_id, set_trace_id
 
 logger = logging.getLogger("vcp.request")
@@ -40,6 +43,21 @@ class TraceIdMiddleware:
             return response
         finally:
             reset_trace_id(token)
+
+
+class RequestSizeLimitMiddleware:
+    """A body whose Content-Length exceeds ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is answered 413 at once, in
+    the API's error shape, without reading it (Django would read it and then fail deep in a view)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raw = request.META.get("CONTENT_LENGTH") or ""
+        if limit and raw.isascii() and raw.isdigit() and len(raw) < 19 and int(raw) > limit:
+            return JsonResponse(request_too_large_body(limit), status=413)
+        return self.get_response(request)
 
 
 class PrometheusAfterMiddleware(django_prometheus_middleware.PrometheusAfterMiddleware):

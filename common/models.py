@@ -6,6 +6,9 @@ Status moves only through ``common.services``: ``run_start``, ``run_succeed``, `
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import ClassVar
+
 from django.db import models
 
 from common.choices import FINISHED_STATUSES, RunStatus
@@ -26,6 +29,13 @@ class RunRecord(models.Model):
     updated_at = models.DateTimeField(
         auto_now=True, help_text="Last sign of progress: a run RUNNING long past it has stalled (the reaper fails it)."
     )
+
+    # A RUNNING run whose last progress (``updated_at``, or a child run's) is older than this has
+    # stalled: ``common.services.runs_reap`` fails it. None: VCP_RUN_STALL_MINUTES. A subclass sets
+    # it from the time limit of the task that advances it, plus room for a redelivery.
+    stall_after: ClassVar[dt.timedelta | None] = None
+    # What to do about a stalled run of this kind, appended to the reaper's error.
+    stall_hint: ClassVar[str] = "Start it again: a rerun resumes from what was written."
 
     class Meta:
         abstract = True

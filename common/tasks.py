@@ -1,9 +1,13 @@
-"""The trading-session gate shared by the daily Celery tasks.
+"""The trading-session gate shared by the daily Celery tasks, and the reaper of stalled runs.
 
-Beat's crontab fires every weekday; only the exchange calendar knows the holidays. Each daily task
-is wrapped in ``@trading_sessions_only(...)``: on a day that is no session it records the skip
-(through the task's own ``record_skip``, so the staff pages show a SKIPPED run with the reason) and
-returns without running. The command line applies the same gate through ``session_skip_reason``.
+Beat's crontab fires every day; only the exchange calendar (with the recorded special sessions)
+knows which days are sessions. Each daily task is wrapped in ``@trading_sessions_only(...)``: on a
+day that is no session it records the skip (through the task's own ``record_skip``, so the staff
+pages show a SKIPPED run with the reason) and returns without running. The command line applies
+the same gate through ``session_skip_reason``.
+
+``reap_stalled_runs`` (beat, every 10 minutes) fails the runs whose worker was lost
+(``common.services.runs_reap``).
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ import logging
 from collections.abc import Callable
 from typing import Any, ParamSpec, Protocol
 
+from celery import shared_task
 from django.utils import timezone
+
+from common.services import runs_reap
 
 logger = logging.getLogger("vcp.tasks")
 
@@ -62,3 +69,12 @@ def trading_sessions_only(
         return gated
 
     return decorate
+
+
+@shared_task(name="common.tasks.reap_stalled_runs", soft_time_limit=4 * 60, time_limit=5 * 60)
+def reap_stalled_runs() -> dict[str, Any]:
+    """Beat, every 10 minutes: fail the runs of every kind whose worker was lost (``runs_reap``)."""
+    reaped = runs_reap()
+    for run in reaped:
+        logger.warning("reaped %s %s: %s", type(run).__name__, run.pk, run.error)
+    return {"reaped": [f"{type(run).__name__}:{run.pk}" for run in reaped]}

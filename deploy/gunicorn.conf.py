@@ -6,6 +6,19 @@ import os
 from typing import Any
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+
+# The web processes' database limits (docs/reliability.md): a PostgreSQL that is down or hung answers
+# 503 within 5 s. Set before the app is imported, so settings.py reads them; the environment still wins.
+# Workers and commands keep no statement limit (training reads run for minutes).
+for _name, _value in (
+    # Worst case, a hung server: the query deadline (2.5 s) cuts the call, Django then tries a fresh
+    # connection, which the connect timeout (2 s) ends: a 503 after 4.5 s.
+    ("DB_CONNECT_TIMEOUT", "2"),
+    ("DB_STATEMENT_TIMEOUT_MS", "2000"),
+    ("DB_LOCK_TIMEOUT_MS", "1000"),
+    ("VCP_DB_QUERY_DEADLINE_SECONDS", "2.5"),
+):
+    os.environ.setdefault(_name, _value)
 # Sync workers: the hot path is CPU-bound ONNX scoring with intra-op threads = 1, so one request
 # per worker and one worker per core is the measured sweet spot (docs/architecture.md).
 workers = int(os.environ.get("GUNICORN_WORKERS", str(os.cpu_count() or 2)))
@@ -23,11 +36,13 @@ errorlog = "-"
 # ready in seconds (docs/deployment.md). GUNICORN_PRELOAD=0 restores per-worker imports.
 preload_app = os.environ.get("GUNICORN_PRELOAD", "1") != "0"
 
-# Each worker serves its own registry on the first free port from VCP_WEB_METRICS_PORT (9101), and
+# Each worker serves its own registry on the first free port from VCP_WEB_METRICS_PORT (9101), on
+# VCP_METRICS_ADDR (127.0.0.1 unless set: containers set 0.0.0.0 so Prometheus can reach it), and
 # Prometheus scrapes every port (deploy/prometheus/prometheus.yml). prometheus_client's multiprocess
 # mode is not used: it cannot export the Info metric or per-process CPU, memory and descriptors.
 # 0 turns the per-worker ports off (the main port's /metrics then shows one random worker).
 metrics_port = int(os.environ.get("VCP_WEB_METRICS_PORT", "9101"))
+metrics_addr = os.environ.get("VCP_METRICS_ADDR", "127.0.0.1")
 
 
 def when_ready(server: Any) -> None:
@@ -47,4 +62,4 @@ def post_fork(server: Any, worker: Any) -> None:
         return
     from common.metrics import metrics_server_start
 
-    metrics_server_start(ports=range(metrics_port, metrics_port + workers + 8))
+    metrics_server_start(ports=range(metrics_port, metrics_port + workers + 8), addr=metrics_addr)

@@ -6,6 +6,10 @@ real data has bars on), plus, past the last date whose holiday list exchange_cal
 every weekday. That last rule keeps the daily pipeline running when the installed package's
 holiday list runs out (4.13 ends 2026-12-31); it logs a warning once, naming the fix: upgrade
 exchange_calendars. A holiday in that stretch then shows up as a missing file, not a skipped day.
+
+Other special sessions (Budget Saturdays, live DR-site sessions, days ingestion found in the data)
+live in the database (``marketdata.models.TradingSession``); the functions here take them as
+``extra``, so this module stays usable without a database (the synthetic market).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import warnings
+from collections.abc import Iterable
 from functools import lru_cache
 
 import exchange_calendars as xcals
@@ -77,8 +82,14 @@ def _check_start(day: dt.date) -> None:
         raise ValueError(f"{day} is before the {CALENDAR_NAME} calendar starts ({first}): no trading calendar for it")
 
 
-def session_index(start: dt.date, end: dt.date, *, special: bool = True) -> pd.DatetimeIndex:
-    """Sessions from ``start`` to ``end`` inclusive, ascending (weekdays past the calendar's end)."""
+def session_index(
+    start: dt.date, end: dt.date, *, special: bool = True, extra: Iterable[dt.date] = ()
+) -> pd.DatetimeIndex:
+    """Sessions from ``start`` to ``end`` inclusive, ascending (weekdays past the calendar's end).
+
+    ``special`` adds the Muhurat sessions; ``extra`` adds further session dates (the special sessions
+    recorded in the database), wherever they fall.
+    """
     _check_start(start)
     _, last = calendar_bounds()
     if start > last:
@@ -86,26 +97,44 @@ def session_index(start: dt.date, end: dt.date, *, special: bool = True) -> pd.D
     else:
         known = xbom().sessions_in_range(pd.Timestamp(start), pd.Timestamp(min(end, last)))
     if special:
-        extra = [pd.Timestamp(d) for d in SPECIAL_SESSIONS if start <= d <= min(end, last)]
-        known = known.union(pd.DatetimeIndex(extra))
+        muhurat = [pd.Timestamp(d) for d in SPECIAL_SESSIONS if start <= d <= min(end, last)]
+        known = known.union(pd.DatetimeIndex(muhurat))
     if end > last:
         _warn_beyond_calendar()
         known = known.union(pd.bdate_range(max(start, last + dt.timedelta(days=1)), end))
+    added = [pd.Timestamp(d) for d in extra if start <= d <= end]
+    if added:
+        known = known.union(pd.DatetimeIndex(added))
     return known
 
 
-def is_trading_session(day: dt.date) -> bool:
-    """True when NSE/BSE trade on ``day`` (special sessions included; weekdays past the calendar)."""
-    return len(session_index(day, day)) == 1
+def is_trading_session(day: dt.date, *, extra: Iterable[dt.date] = ()) -> bool:
+    """True when NSE/BSE trade on ``day`` (special sessions and ``extra`` included; weekdays past the calendar)."""
+    return len(session_index(day, day, extra=extra)) == 1
 
 
-def non_sessions(dates: npt.ArrayLike) -> list[dt.date]:
-    """The distinct dates among ``dates`` that were not trading sessions, ascending."""
+def non_sessions(dates: npt.ArrayLike, *, extra: Iterable[dt.date] = ()) -> list[dt.date]:
+    """The distinct dates among ``dates`` that were not trading sessions (nor in ``extra``), ascending."""
     days = sorted({pd.Timestamp(d).date() for d in np.unique(np.asarray(dates, dtype="datetime64[D]"))})
     if not days:
         return []
-    sessions = {ts.date() for ts in session_index(days[0], days[-1])}
+    sessions = {ts.date() for ts in session_index(days[0], days[-1], extra=extra)}
     return [d for d in days if d not in sessions]
+
+
+def previous_session(day: dt.date, *, extra: Iterable[dt.date] = ()) -> dt.date:
+    """The last trading session strictly before ``day`` (``extra`` sessions included).
+
+    Raises ValueError when the calendar has none (before it starts).
+    """
+    extra = tuple(extra)
+    start = max(FIRST_DAY, day - dt.timedelta(days=30))
+    if start >= day:
+        raise ValueError(f"no {CALENDAR_NAME} session before {day}: the calendar starts on {FIRST_DAY}")
+    sessions = session_index(start, day - dt.timedelta(days=1), extra=extra)
+    if not len(sessions):
+        raise ValueError(f"no {CALENDAR_NAME} session in the 30 days before {day}")
+    return sessions[-1].date()
 
 
 def trading_sessions(*, days: int, end: dt.date | None = None) -> npt.NDArray[np.datetime64]:

@@ -26,3 +26,13 @@ class BandSource(models.TextChoices):
     EXCHANGE_FILE = "exchange_file", "Exchange band file"
     INFERRED = "inferred", "Inferred from history"
     MANUAL = "manual", "Set manually"
+
+
+class SessionKind(models.TextChoices):
+    """Why a day the XBOM calendar does not list was a trading session."""
+
+    MUHURAT = "muhurat", "Muhurat (Diwali evening)"
+    BUDGET = "budget", "Union Budget"
+    DR_SITE = "dr_site", "Live DR-site session"
+    DETECTED = "detected", "Found in the data at ingestion"
+    MANUAL = "manual", "Added by staff"

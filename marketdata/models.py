@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import ClassVar
+
 from django.db import models
 
 from common.models import RunRecord
-from marketdata.choices import BandPercent, BandSource, Exchange
+from marketdata.choices import BandPercent, BandSource, Exchange, SessionKind
 
 
 class Instrument(models.Model):
@@ -79,8 +82,34 @@ class PriceBand(models.Model):
         return f"{self.instrument_id} {self.band}% from {self.effective_from}"
 
 
+class TradingSession(models.Model):
+    """A day NSE and BSE traded although the XBOM calendar lists it as a holiday or weekend.
+
+    ``marketdata.sessions.is_trading_session`` and ingestion read these rows beside the calendar.
+    Ingestion adds a row when a file dated on such a day is not a repeat of the previous session;
+    staff add and remove rows in admin; a data migration ships the known ones.
+    """
+
+    date = models.DateField(unique=True)
+    kind = models.CharField(max_length=16, choices=SessionKind.choices, default=SessionKind.MANUAL)
+    note = models.TextField(blank=True, help_text="What the session was, or what the data showed.")
+    source = models.CharField(max_length=500, blank=True, help_text="The file it was found in, or who added it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} ({self.get_kind_display()})"
+
+
 class IngestRun(RunRecord):
     """One file loaded (or refused): what it was, what it did, and why it failed if it did."""
+
+    # The daily task's hard limit is 10 min, a command's load of a multi-year file a few minutes,
+    # and a file's load is one transaction, so nothing shows progress meanwhile.
+    stall_after: ClassVar[dt.timedelta | None] = dt.timedelta(minutes=60)
+    stall_hint: ClassVar[str] = "Load the file again: ingestion is idempotent."
 
     source = models.CharField(max_length=500, help_text="Path of the file (or zip member).")
     sha256 = models.CharField(max_length=64, blank=True, db_index=True)
@@ -99,3 +128,27 @@ class IngestRun(RunRecord):
 
     def __str__(self) -> str:
         return f"{self.source} ({self.status})"
+
+
+class FetchRun(RunRecord):
+    """One exchange's daily bhavcopy downloaded into the inbox (or not): one row per exchange and day."""
+
+    # Every attempt saves the row; attempts are at most VCP_FETCH_BACKOFF_MAX_SECONDS apart.
+    stall_after: ClassVar[dt.timedelta | None] = dt.timedelta(minutes=20)
+    stall_hint: ClassVar[str] = "Fetch the day again: manage.py fetch_bhavcopy --date D."
+
+    exchange = models.CharField(max_length=3, choices=Exchange.choices)
+    trade_date = models.DateField()
+    url = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Of the last attempt.")
+    size = models.PositiveBigIntegerField(default=0, help_text="Bytes of the file written to the inbox.")
+    sha256 = models.CharField(max_length=64, blank=True)
+    path = models.CharField(max_length=500, blank=True, help_text="Where the file was written.")
+
+    class Meta:
+        ordering = ["-trade_date", "exchange"]
+        constraints = [models.UniqueConstraint(fields=["exchange", "trade_date"], name="fetchrun_unique_exchange_date")]
+
+    def __str__(self) -> str:
+        return f"fetch {self.exchange} {self.trade_date} ({self.status})"

@@ -18,9 +18,11 @@ FloatArray = npt.NDArray[np.float64]
 
 PANEL_FIELDS: tuple[str, ...] = ("open", "high", "low", "close", "prev_close", "volume", "trades")
 LONG_COLUMNS: tuple[str, ...] = ("symbol", "date", *PANEL_FIELDS)
-# Every (T, N) array of a panel: the bar fields, and the band in force on each date (percent; NaN where
-# no band file covers the date, 0 where the stock has no band).
-GRID_FIELDS: tuple[str, ...] = (*PANEL_FIELDS, "band")
+# Every (T, N) array of a panel: the bar fields; the band in force on each date (percent; NaN where
+# no band file covers the date, 0 where the stock has no band); and the series the stock traded in
+# that day (an index into ``series_names``, NaN without a bar). A stock's series changes (EQ <-> BE),
+# so anything that slices by series must read the day's, never the latest.
+GRID_FIELDS: tuple[str, ...] = (*PANEL_FIELDS, "band", "series_code")
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,11 @@ class Panel:
     prev_close: FloatArray
     volume: FloatArray
     trades: FloatArray
-    series: npt.NDArray[np.object_] = field(default_factory=lambda: np.array([], dtype=object))  # (N,)
+    series: npt.NDArray[np.object_] = field(default_factory=lambda: np.array([], dtype=object))  # (N,) latest
     instrument_ids: npt.NDArray[np.int64] = field(default_factory=lambda: np.array([], dtype=np.int64))
     band: FloatArray = field(default_factory=lambda: np.empty((0, 0), dtype=np.float64))  # (T, N), NaN=infer
+    series_code: FloatArray = field(default_factory=lambda: np.empty((0, 0), dtype=np.float64))  # (T, N)
+    series_names: npt.NDArray[np.object_] = field(default_factory=lambda: np.array([], dtype=object))  # (K,)
 
     fields: ClassVar[tuple[str, ...]] = PANEL_FIELDS
 
@@ -55,6 +59,26 @@ class Panel:
             if self.band.size:
                 raise ValueError(f"panel band has shape {self.band.shape}, expected {(t_len, n_len)}")
             object.__setattr__(self, "band", np.full((t_len, n_len), np.nan))
+        if self.series_code.shape != (t_len, n_len):
+            if self.series_code.size:
+                raise ValueError(f"panel series_code has shape {self.series_code.shape}, expected {(t_len, n_len)}")
+            # Without a daily series, each bar carries the stock's one series (a synthetic market).
+            names, codes = np.unique(self.series.astype(str), return_inverse=True)
+            daily = np.where(self.has_bar, codes[None, :].astype(np.float64), np.nan)
+            object.__setattr__(self, "series_code", daily)
+            object.__setattr__(self, "series_names", names.astype(object))
+
+    def day_series(self) -> npt.NDArray[np.object_]:
+        """(T, N) the series each stock traded in on each date ("" without a bar)."""
+        return self._series_names_of(self.series_code)
+
+    def series_at(self, date_idx: npt.ArrayLike, stock_idx: npt.ArrayLike) -> npt.NDArray[np.object_]:
+        """(R,) the series of each (date, stock) row, without building the whole (T, N) grid."""
+        return self._series_names_of(self.series_code[np.asarray(date_idx), np.asarray(stock_idx)])
+
+    def _series_names_of(self, codes: FloatArray) -> npt.NDArray[np.object_]:
+        names = np.append(np.asarray(self.series_names, dtype=object), "")
+        return names[np.where(np.isnan(codes), len(names) - 1, codes).astype(np.int64)]
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -113,10 +137,15 @@ class Panel:
         if len(flat) and np.bincount(flat, minlength=t_len * n_len).max() > 1:
             raise ValueError("panel input has duplicate (stock, date) rows")
         arrays: dict[str, FloatArray] = {}
+        series_codes, series_names = pd.factorize(
+            frame["series"].astype(str) if "series" in frame.columns else pd.Series([""] * len(frame)), sort=True
+        )
+        columns = {name: frame[name] for name in GRID_FIELDS if name in frame.columns}
+        columns["series_code"] = pd.Series(series_codes, index=frame.index)
         for name in GRID_FIELDS:
             out = np.full(t_len * n_len, np.nan)
-            if name in frame.columns:
-                out[flat] = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+            if name in columns:
+                out[flat] = pd.to_numeric(columns[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
             arrays[name] = out.reshape(t_len, n_len)
         order = np.argsort(date_codes, kind="stable")
         last_row = pd.Series(order).groupby(stock_codes[order]).last().to_numpy()
@@ -135,6 +164,7 @@ class Panel:
             symbols=np.asarray(uniq_stocks, dtype=object),
             series=series,
             instrument_ids=ids,
+            series_names=np.asarray(series_names, dtype=object),
             **arrays,
         )
 
@@ -144,7 +174,7 @@ class Panel:
         data: dict[str, object] = {
             "symbol": self.symbols[n_idx],
             "date": self.dates[t_idx],
-            "series": self.series[n_idx],
+            "series": self.day_series()[t_idx, n_idx],
         }
         for name in PANEL_FIELDS:
             data[name] = getattr(self, name)[t_idx, n_idx]

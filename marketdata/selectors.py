@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,8 @@ import pandas as pd
 from django.db import connection
 from django.db.models import Case, Max, Min, QuerySet, When
 
-from marketdata.models import DailyBar, Instrument, PriceBand
+from common.choices import RunStatus
+from marketdata.models import DailyBar, FetchRun, Instrument, PriceBand, TradingSession
 from marketdata.panel import Panel
 
 BAR_COLUMNS = (
@@ -230,14 +232,7 @@ def bars_panel(
     # Keyed by id so NSE and BSE symbols never collide; show the symbol to humans.
     symbol_of = dict(zip(frame["instrument_id"].to_numpy(), frame["symbol"].to_numpy(), strict=False))
     symbols = np.array([symbol_of[int(i)] for i in panel.instrument_ids], dtype=object)
-    return Panel(
-        dates=panel.dates,
-        symbols=symbols,
-        series=panel.series,
-        instrument_ids=panel.instrument_ids,
-        band=bands_panel(instrument_ids=panel.instrument_ids, dates=panel.dates),
-        **{name: getattr(panel, name) for name in Panel.fields},
-    )
+    return replace(panel, symbols=symbols, band=bands_panel(instrument_ids=panel.instrument_ids, dates=panel.dates))
 
 
 def bands_panel(
@@ -261,3 +256,38 @@ def bands_panel(
     for pk, since, band in rows:
         out[np.searchsorted(days, np.datetime64(since, "D")) :, column[pk]] = band
     return out
+
+
+def trading_session_dates(*, start: dt.date | None = None, end: dt.date | None = None) -> frozenset[dt.date]:
+    """The special sessions recorded in ``TradingSession`` (days XBOM does not list), within the bounds."""
+    qs = TradingSession.objects.all()
+    if start is not None:
+        qs = qs.filter(date__gte=start)
+    if end is not None:
+        qs = qs.filter(date__lte=end)
+    return frozenset(qs.values_list("date", flat=True))
+
+
+def bars_on(*, exchange: str, date: dt.date) -> pd.DataFrame:
+    """One exchange's stored bars of one day: ``symbol, open, high, low, close, volume`` (float64)."""
+    rows = DailyBar.objects.filter(instrument__exchange=exchange, date=date).values_list(
+        "instrument__symbol", "open", "high", "low", "close", "volume"
+    )
+    frame = pd.DataFrame(list(rows), columns=["symbol", "open", "high", "low", "close", "volume"])
+    for column in ("open", "high", "low", "close", "volume"):
+        frame[column] = frame[column].astype(np.float64)
+    return frame
+
+
+def bar_count_on(*, exchange: str, date: dt.date) -> int:
+    """How many bars one exchange has stored for one day."""
+    return DailyBar.objects.filter(instrument__exchange=exchange, date=date).count()
+
+
+def fetch_run_get(*, exchange: str, date: dt.date) -> FetchRun | None:
+    """The record of fetching one exchange's bhavcopy of one day, if a fetch was ever tried."""
+    return FetchRun.objects.filter(exchange=exchange, trade_date=date).first()
+
+
+def fetch_run_succeeded(*, exchange: str, date: dt.date) -> bool:
+    return FetchRun.objects.filter(exchange=exchange, trade_date=date, status=RunStatus.SUCCEEDED).exists()

@@ -1,8 +1,9 @@
-"""Writes of market data: the bulk bar upsert, and loading bhavcopy files into it.
+"""Writes of market data: the bulk bar upsert, loading bhavcopy files into it, and fetching them.
 
 ``bars_upsert`` is the one way bars enter the database (file ingestion and the synthetic market
 both call it). ``bars_ingest`` loads files, one transaction per file, leaving an IngestRun for
-each, failed ones included. ``inbox_ingest`` is the daily job's body.
+each, failed ones included. ``inbox_ingest`` is the daily job's body; ``bhavcopy_fetch`` fills the
+inbox from the exchanges' archives, leaving a FetchRun per exchange and day.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -28,13 +30,15 @@ from tqdm import tqdm
 
 from common.choices import RunStatus
 from common.services import run_fail, run_skip, run_start, run_succeed
+from marketdata import fetch
 from marketdata.bandfiles import BandFileError, parse_band_file
-from marketdata.choices import Exchange
+from marketdata.choices import Exchange, SessionKind
 from marketdata.ingest import IngestError, SourceFile, expand_sources, prepare_file, sha256_hex
 from marketdata.ingest.frame import BAR_VALUE_COLUMNS
 from marketdata.ingest.rejects import rejects_write
 from marketdata.ingest.result import ALREADY_INGESTED, FAILED, SUCCEEDED, IngestResult
-from marketdata.models import DailyBar, IngestRun, Instrument, PriceBand
+from marketdata.models import DailyBar, FetchRun, IngestRun, Instrument, PriceBand, TradingSession
+from marketdata.selectors import bars_on, trading_session_dates
 
 logger = logging.getLogger(__name__)
 
@@ -413,6 +417,12 @@ class _Progress:
     rows_rejected: int = 0
     first_date: dt.date | None = None
     last_date: dt.date | None = None
+    refused_dates: tuple[tuple[dt.date, str], ...] = ()
+    special_sessions: tuple[tuple[dt.date, str], ...] = ()
+
+
+def _stored_bars(exchange: str, day: dt.date) -> pd.DataFrame:
+    return bars_on(exchange=exchange, date=day)
 
 
 def _source_ingest(
@@ -446,16 +456,26 @@ def _source_ingest(
                 )
         run = run_start(IngestRun(source=source.label, sha256=known.sha256))
         prepared = prepare_file(
-            data, filename=source.filename, trade_date=trade_date, exchange=exchange, skip_bad=skip_bad
+            data,
+            filename=source.filename,
+            trade_date=trade_date,
+            exchange=exchange,
+            skip_bad=skip_bad,
+            today=timezone.localdate(),
+            extra_sessions=trading_session_dates(),
+            stored_bars=_stored_bars,
         )
         known.layout, known.exchange = prepared.layout, prepared.exchange
         known.rows_read, known.rows_skipped = prepared.rows_read, prepared.rows_skipped
         known.rows_rejected = len(prepared.rejects)
         known.first_date, known.last_date = prepared.first_date, prepared.last_date
+        known.refused_dates = tuple(sorted(prepared.refused_dates.items()))
+        known.special_sessions = tuple(sorted(prepared.special_sessions.items()))
         with transaction.atomic():
             counts = _upsert_chunked(
                 prepared.bars, exchange=prepared.exchange, label=source.filename, progress=progress
             )
+            trading_sessions_found(found=prepared.special_sessions, source=source.label)
         rejects_path = None
         if len(prepared.rejects):
             rejects_path = rejects_write(
@@ -501,6 +521,8 @@ def _result(
         seconds=time.perf_counter() - started,
         error=error,
         rejects_path=rejects_path,
+        refused_dates=known.refused_dates,
+        special_sessions=known.special_sessions if status == SUCCEEDED else (),
     )
 
 
@@ -527,6 +549,7 @@ def _run_record(run: IngestRun | None, result: IngestResult, *, sha256: str) -> 
         "rows_unchanged": result.unchanged,
         "rows_rejected": result.rejected,
         "rows_skipped": result.skipped,
+        "note": result.note,
     }
     for name, value in counts.items():
         setattr(run, name, value)
@@ -535,6 +558,41 @@ def _run_record(run: IngestRun | None, result: IngestResult, *, sha256: str) -> 
     else:
         run_fail(run, error=result.error, extra=counts)
     return IngestResult(**{**result.__dict__, "run_id": run.pk})
+
+
+# --- special sessions ----------------------------------------------------------------------------
+
+
+def trading_sessions_found(*, found: dict[dt.date, str], source: str) -> list[TradingSession]:
+    """Record the special sessions ingestion found in ``source`` (dates XBOM does not list whose bars
+    are no repeat of the previous session). A date already recorded keeps its row."""
+    created = []
+    for day, evidence in sorted(found.items()):
+        session, new = TradingSession.objects.get_or_create(
+            date=day, defaults={"kind": SessionKind.DETECTED, "note": evidence, "source": source[-500:]}
+        )
+        if new:
+            logger.warning("special session %s accepted from %s: %s", day, source, evidence)
+            created.append(session)
+    return created
+
+
+def trading_session_add(
+    *, date: dt.date, kind: str = SessionKind.MANUAL, note: str = "", source: str = ""
+) -> TradingSession:
+    """Record ``date`` as a trading session the XBOM calendar does not list (admin, or a command)."""
+    session, _ = TradingSession.objects.update_or_create(
+        date=date, defaults={"kind": kind, "note": note, "source": source[-500:]}
+    )
+    logger.info("trading session %s recorded (%s): %s", date, kind, note)
+    return session
+
+
+def trading_session_remove(*, date: dt.date) -> int:
+    """Forget a recorded special session; the calendar decides about ``date`` again. Bars stay."""
+    removed, _ = TradingSession.objects.filter(date=date).delete()
+    logger.info("trading session %s removed", date)
+    return removed
 
 
 # --- exchange band files ---------------------------------------------------------------------
@@ -665,3 +723,130 @@ def inbox_ingest(*, inbox: Path | None = None, progress: bool = False) -> InboxR
         (loaded if ok else failed).append(path.name)
         _move(path, folder / ("done" if ok else "failed"))
     return InboxReport(loaded=loaded, failed=failed, results=results)
+
+
+# --- fetching the daily files into the inbox ----------------------------------------------------
+
+
+def inbox_dir() -> Path:
+    return Path(settings.VCP_DATA_DIR) / "inbox"
+
+
+def _inbox_write(*, filename: str, data: bytes) -> Path:
+    """Write ``data`` as ``inbox/filename`` atomically: a hidden temp file (the inbox skips hidden
+    files) renamed into place, so the ingest never reads half a file."""
+    folder = inbox_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / Path(filename).name
+    staging = folder / f".{target.name}.{os.getpid()}.tmp"
+    with open(staging, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(staging, target)
+    return target
+
+
+def fetch_run_skip(*, day: dt.date, reason: str, exchanges: list[str] | None = None) -> FetchRun | None:
+    """Record that no exchange's file is fetched for ``day`` (no trading session), with the reason.
+
+    A day already fetched keeps its record. Returns the last run skipped."""
+    last = None
+    for exchange in exchanges or settings.VCP_FETCH_EXCHANGES:
+        run, _ = FetchRun.objects.get_or_create(exchange=exchange, trade_date=day)
+        if run.status != RunStatus.SUCCEEDED:
+            last = run_skip(run_start(run), reason=reason)
+    return last
+
+
+def _fetch_template(exchange: str) -> str:
+    templates: dict[str, str] = settings.VCP_FETCH_URLS
+    return templates[exchange]
+
+
+def bhavcopy_fetch(
+    *,
+    day: dt.date,
+    exchanges: list[str] | None = None,
+    deadline_seconds: float | None = None,
+    sleep: Any = time.sleep,
+) -> list[FetchRun]:
+    """Download ``day``'s equity bhavcopy of each exchange into the inbox, one FetchRun per exchange.
+
+    Idempotent: an exchange whose file for ``day`` was fetched before is left alone (its run is
+    returned as it is). The others are tried together, round after round, with a backoff between
+    rounds (VCP_FETCH_BACKOFF_SECONDS doubling up to VCP_FETCH_BACKOFF_MAX_SECONDS), until each has
+    its file, fails for good (another exchange's file, a file too big), or the deadline
+    (``deadline_seconds``, default VCP_FETCH_DEADLINE_SECONDS) leaves no time for another round: then
+    the run fails with the last reason. Every attempt saves the run (its heartbeat). A file reaches
+    the inbox only once it is checked: a readable CSV of that exchange dated ``day`` in every row.
+    """
+    wanted = list(exchanges or settings.VCP_FETCH_EXCHANGES)
+    unknown = [name for name in wanted if name not in Exchange.values]
+    if unknown:
+        raise ValueError(f"exchange must be one of {', '.join(Exchange.values)}, not {', '.join(unknown)}")
+    limit = settings.VCP_FETCH_DEADLINE_SECONDS if deadline_seconds is None else deadline_seconds
+    deadline = time.monotonic() + limit
+    runs: list[FetchRun] = []
+    pending: list[FetchRun] = []
+    for exchange in wanted:
+        run, _ = FetchRun.objects.get_or_create(exchange=exchange, trade_date=day)
+        runs.append(run)
+        if run.status == RunStatus.SUCCEEDED:
+            continue
+        run.url = fetch.url_for(_fetch_template(exchange), day)[:500]
+        run.attempts, run.http_status, run.note = 0, None, ""
+        pending.append(run_start(run, extra=["url", "attempts", "http_status"]))
+    errors: dict[int, str] = {}
+    round_ = 0
+    while pending:
+        round_ += 1
+        for run in list(pending):
+            if _fetch_attempt(run, day=day, errors=errors):
+                pending.remove(run)
+        if not pending:
+            break
+        wait = fetch.backoff_seconds(
+            round_, base=settings.VCP_FETCH_BACKOFF_SECONDS, cap=settings.VCP_FETCH_BACKOFF_MAX_SECONDS
+        )
+        if time.monotonic() + wait > deadline:
+            for run in pending:
+                run_fail(
+                    run,
+                    error=f"{run.exchange} bhavcopy of {day} not fetched after {run.attempts} attempts within "
+                    f"{limit:g} s: {errors[run.pk]}",
+                    extra=["attempts", "http_status", "note"],
+                )
+            break
+        sleep(wait)
+    return runs
+
+
+def _fetch_attempt(run: FetchRun, *, day: dt.date, errors: dict[int, str]) -> bool:
+    """One attempt for ``run``; True when the run is closed (fetched, or failed for good)."""
+    run.attempts += 1
+    try:
+        got = fetch.fetch_once(
+            run.url,
+            exchange=run.exchange,
+            day=day,
+            headers=fetch.request_headers(run.exchange, user_agent=settings.VCP_FETCH_USER_AGENT),
+            timeout=settings.VCP_FETCH_TIMEOUT_SECONDS,
+            max_bytes=settings.VCP_FETCH_MAX_BYTES,
+        )
+    except fetch.FetchError as exc:
+        errors[run.pk] = str(exc)
+        run.http_status = exc.status
+        run.note = f"attempt {run.attempts}: {exc}"[:2000]
+        logger.info("fetch %s %s attempt %d: %s", run.exchange, day, run.attempts, exc)
+        if not exc.retryable:
+            run_fail(run, error=str(exc), extra=["attempts", "http_status", "note"])
+            return True
+        run.save(update_fields=["attempts", "http_status", "note", "updated_at"])
+        return False
+    path = _inbox_write(filename=got.filename, data=got.data)
+    run.http_status, run.size, run.sha256, run.path = got.status, len(got.data), sha256_hex(got.data), str(path)
+    run.note = f"{got.rows} rows of {day} in {got.filename} after {run.attempts} attempts"
+    run_succeed(run, extra=["attempts", "http_status", "size", "sha256", "path", "note"])
+    logger.info("fetched %s %s into %s", run.exchange, day, path)
+    return True

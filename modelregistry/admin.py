@@ -18,7 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
-from common.formatting import fmt_number
+from common.formatting import ascii_int, fmt_number
 from modelregistry import selectors, services
 from modelregistry.models import ModelVersion, PromotionEvent
 
@@ -269,7 +269,14 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
 
     def compare_view(self, request: HttpRequest) -> HttpResponse:
         raw_ids = request.GET.get("ids", "")
-        ids = [int(part) for part in raw_ids.split(",") if part.strip().isdigit()]
+        parts = [part.strip() for part in raw_ids.split(",") if part.strip()]
+        parsed = [ascii_int(part) for part in parts[:50]]
+        ids = [pk for pk in parsed if pk is not None]
+        status = 200
+        if len(parts) > 50 or len(ids) != len(parsed):
+            # "?ids=²" passed isdigit() and then failed int(): a 500. Bad ids are a 400 with a message.
+            messages.error(request, "ids must be up to 50 model version ids, comma-separated digits (e.g. ?ids=3,4).")
+            ids, status = [], 400
         versions = list(ModelVersion.objects.filter(pk__in=ids).order_by("name", "version"))
         context = {
             **self.admin_site.each_context(request),
@@ -278,7 +285,7 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
             "rows": self._metric_rows(versions),
             "opts": self.model._meta,
         }
-        return TemplateResponse(request, "admin/modelregistry/compare.html", context)
+        return TemplateResponse(request, "admin/modelregistry/compare.html", context, status=status)
 
 
 @admin.register(PromotionEvent)

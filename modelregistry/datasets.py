@@ -49,7 +49,7 @@ def panel_dataset(panel: Panel, *, horizon: int = 1) -> PanelDataset:
     upper = circuits.upper_circuit_panel(panel.close, panel.high, panel.prev_close, band=panel.band)
     labels = circuits.next_day_label(upper, panel.has_bar, horizon=horizon)
     row_info = {
-        INFO_SERIES: np.asarray(panel.series, dtype=object),
+        INFO_SERIES: panel.day_series(),  # the series of each row's day: it changes, and later is the future
         INFO_HIT_TODAY: upper,
         INFO_RETURN_20D: cube.feature("return_20d"),
     }

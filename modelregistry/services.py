@@ -26,7 +26,9 @@ from modelregistry.selectors import model_version_production
 
 logger = logging.getLogger("vcp.registry")
 
-Actor = AbstractBaseUser | AnonymousUser | None
+# A signed-in user (admin), None for the platform itself ("system"), or an operator's name from a
+# command's --actor (linked to the Django user of that username when there is one).
+Actor = AbstractBaseUser | AnonymousUser | str | None
 
 
 class RegistryError(Exception):
@@ -61,6 +63,13 @@ class RegisterInput:
 
 
 def _actor_fields(actor: Actor) -> tuple[str, Any]:
+    if isinstance(actor, str):
+        name = actor.strip()[:150] or SYSTEM_ACTOR
+        from django.contrib.auth import get_user_model
+
+        user_model = get_user_model()
+        user = user_model._default_manager.filter(**{user_model.USERNAME_FIELD: name}).first()
+        return name, user
     if actor is None or not getattr(actor, "is_authenticated", False):
         return SYSTEM_ACTOR, None
     return str(actor.get_username()), actor
@@ -127,6 +136,8 @@ def verify_artifacts(version: ModelVersion) -> None:
         if loaded.manifest.files != version.checksums:
             raise artifacts.ArtifactIntegrityError("the manifest's checksums differ from the registry's")
     except (artifacts.ArtifactIntegrityError, FileNotFoundError) as exc:
+        # Logged only: the caller sees the refusal, and an alert written here would roll back with it.
+        logger.error("artifact integrity check failed", extra={"model": version.label, "reason": str(exc)})
         raise ArtifactCheckError(f"{version.label} cannot be used: {exc}. Retrain and register a new version.") from exc
 
 
@@ -139,6 +150,14 @@ def _check_floors(version: ModelVersion) -> None:
                 f"{version.label} has test {key}={value} below the floor {floor} "
                 f"(VCP_PROMOTION_MIN_{key.upper()}); train a better model or lower the floor."
             )
+
+
+def _check_artifact_store(name: str) -> None:
+    """Refuse before any work when the artifacts of a new version could not be stored."""
+    try:
+        artifacts.check_writable(settings.VCP_ARTIFACT_ROOT, name=name)
+    except artifacts.ArtifactStoreError as exc:
+        raise RegistryError(f"Cannot store a new version: {exc}. Free space or fix VCP_ARTIFACT_ROOT.") from exc
 
 
 def model_version_register(
@@ -159,14 +178,21 @@ def model_version_register(
         # Lock the name's rows so two concurrent registrations cannot take the same number.
         list(ModelVersion.objects.select_for_update().filter(name=name).values_list("id", flat=True))
         number = (ModelVersion.objects.filter(name=name).aggregate(v=Max("version"))["v"] or 0) + 1
-        manifest = artifacts.save_version(
-            settings.VCP_ARTIFACT_ROOT,
-            name=name,
-            version=str(number),
-            native_model=native_model,
-            onnx_bytes=onnx_bytes,
-            metadata=artifact_metadata,
-        )
+        try:
+            manifest = artifacts.save_version(
+                settings.VCP_ARTIFACT_ROOT,
+                name=name,
+                version=str(number),
+                native_model=native_model,
+                onnx_bytes=onnx_bytes,
+                metadata=artifact_metadata,
+            )
+        except artifacts.ArtifactExistsError:
+            raise
+        except OSError as exc:  # disk full, read-only: save_version left nothing behind, nor does the row
+            raise RegistryError(
+                f"Could not store the artifacts of {name} v{number}: {exc.strerror or exc}. Nothing was registered."
+            ) from exc
         try:
             _, actor_user = _actor_fields(actor)
             version = ModelVersion.objects.create(
@@ -346,6 +372,7 @@ def model_train(
 
     if algorithm not in ("xgboost", "lightgbm"):
         raise RegistryError(f"--algorithm must be xgboost or lightgbm, not {algorithm!r}.")
+    _check_artifact_store(name)
     if not start < end:
         raise RegistryError(f"--start {start} must be before --end {end}.")
     scope = Universe.parse(universe)
@@ -365,7 +392,8 @@ def model_train(
         windows = default_windows(in_range)
     else:
         windows = Windows(train_start=start, train_end=train_end, valid_end=valid_end, test_end=end)
-    mask = np.isin(panel.series.astype(str), scope.series) if scope.series else None
+    # The series each stock traded in on each day: a stock's latest series is future information.
+    mask = np.isin(panel.day_series(), scope.series) if scope.series else None
     try:
         outcome = run_training(
             data,

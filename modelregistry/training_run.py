@@ -144,13 +144,13 @@ def run_training(
 ) -> TrainingOutcome:
     """Split ``data`` by ``windows`` (purged by the label horizon), train, calibrate, export, freeze.
 
-    ``universe_mask`` (N,) keeps only some stocks (e.g. one series or exchange).
+    ``universe_mask`` (T, N) keeps only some stock-days (e.g. one series of the day).
     """
     timings: dict[str, float] = dict(data.seconds)
     stage = on_stage or (lambda name, seconds: None)
     dataset = data.dataset
     if universe_mask is not None:
-        dataset = dataset.take(np.asarray(universe_mask, dtype=bool)[dataset.stock_idx])
+        dataset = dataset.take(np.asarray(universe_mask, dtype=bool)[dataset.date_idx, dataset.stock_idx])
     started = time.perf_counter()
     split = training.temporal_split(
         dataset,

@@ -15,3 +15,8 @@ class MonitoringConfig(AppConfig):
         # scrape time and counts the Celery task outcomes it sees, eager tasks included.
         common_metrics.state_source_register(refresh=state_refresh, ttl_seconds=30.0)
         common_metrics.connect_celery_signals()
+
+        from modelregistry.signals import artifact_integrity_failed
+        from monitoring.receivers import artifact_integrity_alert
+
+        artifact_integrity_failed.connect(artifact_integrity_alert, dispatch_uid="vcp-artifact-integrity-alert")

@@ -25,6 +25,8 @@ class AlertKind(models.TextChoices):
     DEGRADATION = "degradation", "Realised F1 dropped"
     ROLLBACK = "rollback", "Automatic rollback"
     CHECK_FAILED = "check_failed", "Monitoring check failed"
+    FETCH_MISSING = "fetch_missing", "Daily bhavcopy missing"
+    ARTIFACT_CHECK = "artifact_check", "Model artifact failed its checksum"
 
 
 class AlertSeverity(models.TextChoices):

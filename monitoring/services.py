@@ -24,7 +24,14 @@ from django.utils import timezone
 
 from common.tracing import get_trace_id
 from marketdata.circuits import DEFAULT_BAND_WINDOW, MAX_HORIZON, next_day_label, upper_circuit_panel
-from marketdata.selectors import bars_panel, latest_bar_date, nth_trading_date_before, trading_dates
+from marketdata.selectors import (
+    bar_count_on,
+    bars_panel,
+    fetch_run_get,
+    latest_bar_date,
+    nth_trading_date_before,
+    trading_dates,
+)
 from modelregistry import services as registry
 from modelregistry.choices import DEFAULT_MODEL_NAME
 from modelregistry.models import ModelVersion
@@ -117,6 +124,35 @@ def alert_deliver(*, alert_id: int) -> Alert:
 def alert_acknowledge(*, alerts: QuerySet[Alert], user: AbstractBaseUser) -> int:
     """Mark the open alerts among ``alerts`` as acknowledged by ``user``; returns how many changed."""
     return alerts.filter(acknowledged_at__isnull=True).update(acknowledged_by=user, acknowledged_at=timezone.now())
+
+
+def fetch_missing_check(*, day: dt.date, exchanges: list[str] | None = None) -> list[Alert]:
+    """Alert for each exchange whose bars of ``day`` (a session) are still not stored: the evening's
+    fetch or ingest did not bring them. The message says what the fetch recorded, if anything."""
+    alerts = []
+    for exchange in exchanges or settings.VCP_FETCH_EXCHANGES:
+        if bar_count_on(exchange=exchange, date=day):
+            continue
+        run = fetch_run_get(exchange=exchange, date=day)
+        if run is None:
+            why = "no fetch was recorded for it (is beat running fetch-bhavcopy-daily?)"
+        elif run.status == "succeeded":
+            why = f"it was fetched into {run.path}, but not ingested: see the day's IngestRun and inbox/failed/"
+        else:
+            last = run.error or run.note or "no error recorded"
+            why = f"the fetch is {run.status} after {run.attempts} attempts: {last}"
+        alert, _ = alert_raise(
+            kind=AlertKind.FETCH_MISSING,
+            severity=AlertSeverity.CRITICAL,
+            message=(
+                f"{exchange} bhavcopy of {day} is still missing: {why}. Fetch it "
+                f"(manage.py fetch_bhavcopy --date {day} --exchange {exchange}), ingest it and score the day."
+            ),
+            dedupe_key=f"fetch_missing:{exchange}:{day}",
+            context={"exchange": exchange, "date": str(day), "fetch_run": getattr(run, "pk", None)},
+        )
+        alerts.append(alert)
+    return alerts
 
 
 def check_failure_report(*, check: str, error: str) -> Alert:
@@ -282,7 +318,9 @@ def _labelled_predictions(*, version: ModelVersion, dates: list[dt.date], as_of:
     )
 
 
-def _rollback(*, version: ModelVersion, decision: DegradationDecision) -> ModelVersion | None:
+def _rollback(
+    *, version: ModelVersion, decision: DegradationDecision, actor: registry.Actor = None
+) -> ModelVersion | None:
     """Roll ``version`` back if it is still in production and has never caused a rollback.
 
     The row lock makes a concurrent second check wait, then find the version gone from production."""
@@ -292,7 +330,7 @@ def _rollback(*, version: ModelVersion, decision: DegradationDecision) -> ModelV
             return None
         return registry.model_version_rollback(
             name=version.name,
-            actor=None,
+            actor=actor,
             reason=f"automatic rollback by check_degradation: realised {decision.reason}; "
             f"realised F1 {decision.realised_f1:.3f} vs test F1 {decision.reference_f1:.3f} "
             f"over {decision.positives} positives",
@@ -305,12 +343,14 @@ def degradation_check(
     as_of: dt.date | None = None,
     window_days: int | None = None,
     min_positives: int | None = None,
+    actor: registry.Actor = None,
 ) -> PerformanceReport | None:
     """Join the production version's past predictions to the labels the newest bars give, score the
     last ``window_days`` labelled prediction dates, and act on the relative F1 drop against its test
     F1: > 5% alert, > 10% automatic rollback (once per version; alert only without a previous
     version). Predictions still waiting for labels get a label-free F1 *estimate*. None when no
-    version is in production."""
+    version is in production. ``actor``: who a rollback is recorded for (None: "system", for beat;
+    the operator's name from the command)."""
     started = time.perf_counter()
     version = _production_or_none(name)
     if version is None:
@@ -380,7 +420,7 @@ def degradation_check(
     with transaction.atomic():
         if action is DegradationAction.ROLLBACK and decision is not None:
             try:
-                rolled_back_to = _rollback(version=version, decision=decision)
+                rolled_back_to = _rollback(version=version, decision=decision, actor=actor)
             except registry.RegistryError as exc:
                 action, reason = DegradationAction.ALERT, f"{reason}; the rollback was refused: {exc}"
             else:

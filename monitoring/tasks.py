@@ -1,7 +1,8 @@
 """Thin Celery tasks for the monitoring loop; the work lives in monitoring.services.
 
-Beat starts both every weekday evening (vcp_platform/celery.py); ``@trading_sessions_only`` skips a
-``day`` that is no trading session. The staff "run now" button passes the latest bar date as ``day``,
+Beat starts them every evening (vcp_platform/celery.py); ``@trading_sessions_only`` skips a
+``day`` that is no trading session. ``check_fetch`` (20:00) alerts when a session's bhavcopy is
+still missing. The staff "run now" button passes the latest bar date as ``day``,
 so it runs on a weekend too.
 """
 
@@ -20,12 +21,16 @@ from monitoring import services
 
 logger = logging.getLogger("vcp.monitoring.tasks")
 
+# Checks are idempotent (one report row per version, day and window; alerts de-duplicated), so they
+# are acks_late, with hard limits within VCP_ACKS_LATE_TIME_LIMIT (vcp_platform/settings.py).
 _CHECK_TASK: dict[str, Any] = {
     "autoretry_for": (OperationalError,),
     "retry_backoff": 60,
     "max_retries": 3,
-    "soft_time_limit": 10 * 60,
-    "time_limit": 12 * 60,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "soft_time_limit": 8 * 60,
+    "time_limit": 10 * 60,
 }
 
 
@@ -46,14 +51,28 @@ def check_drift(day: str | None = None, window_days: int | None = None) -> dict[
 
 @shared_task(name="monitoring.tasks.check_degradation", **_CHECK_TASK)
 @trading_sessions_only(is_session=is_trading_session)
-def check_degradation(day: str | None = None, window_days: int | None = None) -> dict[str, Any]:
-    """Realised quality of the production version as of ``day`` (YYYY-MM-DD); may roll back."""
+def check_degradation(
+    day: str | None = None, window_days: int | None = None, actor: str | None = None
+) -> dict[str, Any]:
+    """Realised quality of the production version as of ``day`` (YYYY-MM-DD); may roll back.
+
+    ``actor``: the staff user who asked for the check (a rollback is recorded as theirs); beat: "system"."""
     logger.info("check_degradation started", extra={"date": day})
     try:
-        report = services.degradation_check(as_of=dt.date.fromisoformat(day) if day else None, window_days=window_days)
+        report = services.degradation_check(
+            as_of=dt.date.fromisoformat(day) if day else None, window_days=window_days, actor=actor
+        )
     except services.MonitoringError as exc:
         services.check_failure_report(check="degradation", error=str(exc))
         raise
     if report is None:
         return {"status": "skipped", "reason": "no production version"}
     return {"status": report.action, "report_id": report.pk, "as_of": str(report.as_of), "f1": report.f1}
+
+
+@shared_task(name="monitoring.tasks.check_fetch", **_CHECK_TASK)
+@trading_sessions_only(is_session=is_trading_session)
+def check_fetch(day: str | None = None) -> dict[str, Any]:
+    """20:00 IST: alert for each exchange whose bars of ``day`` (YYYY-MM-DD; default today) are missing."""
+    alerts = services.fetch_missing_check(day=dt.date.fromisoformat(day) if day else dt.date.today())
+    return {"date": day, "status": "missing" if alerts else "ok", "alerts": [alert.pk for alert in alerts]}

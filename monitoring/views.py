@@ -9,7 +9,7 @@ import plotly
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +23,9 @@ from monitoring import charts, selectors, tasks
 logger = logging.getLogger("vcp.monitoring.views")
 
 CHECKS = {"drift": tasks.check_drift, "degradation": tasks.check_degradation}
+# Checks that may roll production back, and the permission that allows it (as promoting does).
+ROLLBACK_CHECKS = frozenset({"degradation"})
+PROMOTE_PERMISSION = "modelregistry.promote_modelversion"
 
 
 @lru_cache(maxsize=1)
@@ -40,6 +43,12 @@ def plotly_js(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(_plotly_js(), content_type="application/javascript; charset=utf-8")
     response["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
+
+
+def _nonced(request: HttpRequest, fragment: str) -> str:
+    """A Plotly fragment's inline script, carrying this response's CSP nonce (scripts without it are blocked)."""
+    nonce = getattr(request, "csp_nonce", "")
+    return fragment.replace("<script>", f'<script nonce="{nonce}">') if nonce else fragment
 
 
 @staff_member_required
@@ -69,9 +78,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "drift": drift,
         "drift_features": sorted(drift_result.features, key=lambda f: -f.psi) if drift_result else [],
         "drift_min_rows": drift_result.min_rows if drift_result else None,
-        "drift_chart": charts.drift_chart(drift_result) if drift_result else "",
+        "drift_chart": _nonced(request, charts.drift_chart(drift_result)) if drift_result else "",
         "performance": latest_performance,
-        "f1_chart": charts.f1_trend_chart(points) if points else "",
+        "f1_chart": _nonced(request, charts.f1_trend_chart(points)) if points else "",
         "alerts": list(selectors.alerts_open()[:50]),
         "plotly_version": plotly.__version__,
     }
@@ -81,13 +90,25 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_POST
 @staff_member_required
 def run_check(request: HttpRequest, check: str) -> HttpResponse:
-    """Queue a drift or degradation check now, with this request's trace id carried into the task."""
+    """Queue a drift or degradation check now, with this request's trace id carried into the task.
+
+    The degradation check can roll production back, so it needs the permission to promote
+    (``modelregistry.promote_modelversion``), not only staff status."""
     task = CHECKS.get(check)
     if task is None:
         return HttpResponse(status=404)
+    if check in ROLLBACK_CHECKS and not request.user.has_perm(PROMOTE_PERMISSION):
+        logger.warning("check_%s refused for %s", check, request.user.get_username(), extra={"check": check})
+        return HttpResponseForbidden(
+            f"The {check} check can roll production back: it needs the permission to promote model versions.",
+            content_type="text/plain",
+        )
     # As of the latest bars, so a check asked for on a weekend runs on Friday's data.
     latest = latest_bar_date() or timezone.localdate()
-    transaction.on_commit(bind_to_current_context(task.delay, day=latest.isoformat()))
+    kwargs = {"day": latest.isoformat()}
+    if check in ROLLBACK_CHECKS:
+        kwargs["actor"] = request.user.get_username()  # a rollback it makes is recorded as this user's
+    transaction.on_commit(bind_to_current_context(task.delay, **kwargs))
     logger.info("check_%s queued by %s", check, request.user.get_username(), extra={"check": check})
     messages.info(request, f"The {check} check is queued; refresh in a minute.")
     return HttpResponseRedirect(reverse("staff:dashboard"))

@@ -8,7 +8,8 @@ lets every web process reuse work done by another one and by the nightly batch, 
 - Predictions: 1 hour. Keys carry the model version id and the feature-set hash, so a promotion or
   rollback switches to fresh keys at once and can never serve another version's answer.
 
-A Redis failure degrades to a miss (logged), never to a failed request. Hit and miss counts go to
+A Redis failure degrades to a miss (logged once per outage, ``common.sharedcache``), never to a
+failed request. Hit and miss counts go to
 Prometheus (``common.metrics.observe_cache``) and to in-process counters shown on
 /api/v1/health/ready.
 """
@@ -26,6 +27,7 @@ from typing import Any
 from cachetools import TTLCache
 from django.core.cache import cache as shared_cache
 
+from common import sharedcache
 from common.metrics import observe_cache
 
 logger = logging.getLogger("vcp.cache")
@@ -72,11 +74,9 @@ class TwoTierCache:
         _count("local", self.kind, len(found), len(missing))
         if not missing:
             return found
-        try:
-            shared = shared_cache.get_many(missing)
-        except Exception:  # a cache outage must not fail predictions: treat it as a miss
-            logger.warning("shared cache read failed", exc_info=True, extra={"kind": self.kind})
-            shared = {}
+        # A cache outage must not fail predictions: it is a miss (the breaker skips Redis for a few
+        # seconds after an error, so a hung Redis does not cost a socket timeout per request).
+        shared: dict[str, Any] = sharedcache.guarded(lambda: shared_cache.get_many(missing), {})
         _count("redis", self.kind, len(shared), len(missing) - len(shared))
         if shared:
             with self._lock:
@@ -95,10 +95,7 @@ class TwoTierCache:
                 self._local.update(values)
         if not shared:
             return
-        try:
-            shared_cache.set_many(dict(values), timeout=self.ttl)
-        except Exception:
-            logger.warning("shared cache write failed", exc_info=True, extra={"kind": self.kind})
+        sharedcache.guarded(lambda: shared_cache.set_many(dict(values), timeout=self.ttl), None)
 
     def clear_local(self) -> None:
         with self._lock:

@@ -3,6 +3,11 @@
 One row per scored instrument, by rank: ``rank, symbol, exchange, series, date, probability,
 will_hit_upper_circuit, threshold, model, model_version``. Probabilities are calibrated, in [0, 1].
 The file is written beside its final name and renamed into place, so a reader never sees half a file.
+
+Desks open the file in a spreadsheet, which runs a cell starting with ``=``, ``+``, ``-`` or ``@``
+(or a tab or carriage return) as a formula. Ingestion refuses such symbols, but the export does not
+rely on it: as OWASP advises for CSV injection, every text cell that starts with one of them is
+written with a leading ``'``, which spreadsheets show as text.
 """
 
 from __future__ import annotations
@@ -28,6 +33,17 @@ HEADER = (
 )
 
 
+# OWASP "CSV Injection": the characters that make a spreadsheet read a cell as a formula.
+FORMULA_STARTS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(value: Any) -> Any:
+    """``value`` as a spreadsheet shows it, never runs it: text starting a formula gets a leading ``'``."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def export_path(directory: Path, date: dt.date) -> Path:
     return Path(directory) / f"predictions_{date.isoformat()}.csv"
 
@@ -49,24 +65,29 @@ def predictions_csv_write(
     staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     count = 0
     day = date.isoformat()
-    with open(staging, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(HEADER)
-        for rank, symbol, exchange, series, probability, will_hit, threshold in rows:
-            writer.writerow(
-                (
-                    rank,
-                    symbol,
-                    exchange,
-                    series,
-                    day,
-                    f"{probability:.6f}",
-                    int(will_hit),
-                    threshold,
-                    model_name,
-                    model_version,
+    try:
+        with open(staging, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(HEADER)
+            for rank, symbol, exchange, series, probability, will_hit, threshold in rows:
+                writer.writerow(
+                    (
+                        rank,
+                        neutralised(symbol),
+                        neutralised(exchange),
+                        neutralised(series),
+                        day,
+                        f"{probability:.6f}",
+                        int(will_hit),
+                        threshold,
+                        neutralised(model_name),
+                        model_version,
+                    )
                 )
-            )
-            count += 1
-    os.replace(staging, path)
+                count += 1
+        os.replace(staging, path)
+    except BaseException:
+        # A full disk (ENOSPC) or an unwritable directory must not leave a half file behind.
+        staging.unlink(missing_ok=True)
+        raise
     return path, count

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import ClassVar
+
 from django.db import models
 
 from common.models import RunRecord
@@ -12,6 +15,11 @@ from predictions.choices import SnapshotSource
 
 class BatchRun(RunRecord):
     """One scoring of the universe as of a date: counts, per-stage timings, export, error."""
+
+    # Quiet stretches: the start (features, within the daily task's 10 min) and a chunk redelivered
+    # after a lost worker (the broker's visibility timeout, 11 min); every chunk bumps updated_at.
+    stall_after: ClassVar[dt.timedelta | None] = dt.timedelta(minutes=30)
+    stall_hint: ClassVar[str] = "Score the date again (score_universe --date D): it resumes without duplicates."
 
     date = models.DateField(help_text="As-of date: features use bars up to this evening's close.")
     model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")

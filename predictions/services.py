@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from common.choices import RunStatus
@@ -115,10 +116,15 @@ def feature_snapshots_upsert(
 
 
 def _universe_features(*, date: dt.date, instrument_ids: Sequence[int], timings: dict[str, float]) -> np.ndarray:
-    """(len(instrument_ids), 25) float32 rows, computed over the whole active universe."""
+    """(len(instrument_ids), 25) float32 rows, computed over every stock that traded in the window.
+
+    Inactive instruments are read too: ``rs_rank63`` ranks a day's returns across every stock that
+    traded that day, exactly as training does (which reads delisted stocks), so a score and the
+    model's training rows see the same cross-section. Only active instruments are then scored.
+    """
     started = time.perf_counter()
     dates = market_dates(end=date, count=spec.LOOKBACK + 1)
-    panel = bars_panel(start=dates[0], end=date)
+    panel = bars_panel(start=dates[0], end=date, active_only=False)
     timings["read_bars"] = time.perf_counter() - started
     started = time.perf_counter()
     rows = features_on(panel, np.datetime64(date, "D"))
@@ -173,7 +179,7 @@ def batch_run_start(*, date: dt.date | None = None, chunk_size: int | None = Non
         run.timings = timings
         if run.resumed:
             run.note = f"resumed: {run.resumed} instruments were already scored by this model version"
-        run.save(update_fields=["instruments", "resumed", "chunks_total", "timings", "note"])
+        run.save(update_fields=["instruments", "resumed", "chunks_total", "timings", "note", "updated_at"])
     except Exception as exc:
         batch_run_fail(batch_run_id=run.pk, error=f"{type(exc).__name__}: {exc}")
         raise
@@ -244,10 +250,18 @@ def batch_run_chunk_score(*, batch_run_id: int, instrument_ids: Sequence[int]) -
             unique_fields=["instrument", "date", "model_version"],
             update_fields=["probability", "will_hit", "threshold", "series", "batch_run"],
         )
+        # updated_at is the run's heartbeat (the reaper reads it): a queryset update skips auto_now.
         BatchRun.objects.filter(pk=batch_run_id).update(
-            scored=F("scored") + len(predictions), chunks_done=F("chunks_done") + 1
+            scored=F("scored") + len(predictions), chunks_done=F("chunks_done") + 1, updated_at=timezone.now()
         )
     return {"scored": len(predictions), "score": score_seconds, "write": time.perf_counter() - started}
+
+
+def batch_run_chunk_redelivered(*, batch_run_id: int, instrument_ids: Sequence[int]) -> None:
+    """Note on the run that a chunk came back from the broker after its worker was lost."""
+    line = f"a chunk of {len(instrument_ids)} instruments was redelivered after its worker was lost\n"
+    BatchRun.objects.filter(pk=batch_run_id).update(note=Concat(F("note"), Value(line)), updated_at=timezone.now())
+    logger.warning("batch chunk redelivered", extra={"batch_run": batch_run_id, "instruments": len(instrument_ids)})
 
 
 def predictions_rank(*, date: dt.date, model_version_id: int) -> int:

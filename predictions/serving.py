@@ -21,7 +21,7 @@ import datetime as dt
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -77,6 +77,13 @@ class ServedPrediction:
     served_from: str  # "cache", "snapshot", "computed" or "what_if"
 
 
+def _artifacts_unavailable() -> ModelUnavailableError:
+    # No file names or paths in the answer: the loader logged them, and staff see them in the alert.
+    return ModelUnavailableError(
+        "The production model's artifacts are missing or failed their checksums; roll back or re-register it."
+    )
+
+
 def production_model() -> LoadedModel:
     """The production model, or ``ModelUnavailableError`` saying why none can serve."""
     try:
@@ -84,10 +91,7 @@ def production_model() -> LoadedModel:
     except NoProductionModelError as exc:
         raise ModelUnavailableError("No production model is available; promote a model version first.") from exc
     except (FileNotFoundError, artifacts.ArtifactIntegrityError) as exc:
-        raise ModelUnavailableError(
-            "The production model's artifacts are missing or failed their checksums; roll back or re-register it.",
-            details={"reason": str(exc)},
-        ) from exc
+        raise _artifacts_unavailable() from exc
     if model.feature_names != spec.FEATURE_NAMES:
         raise ModelUnavailableError(
             f"{model.name} v{model.version} was trained on a different feature list than this build computes.",
@@ -122,18 +126,12 @@ def _panel_on_dates(panel: Panel, dates: Sequence[dt.date]) -> Panel:
     exactly as they are in the whole-universe panel the batch computes on."""
     target = np.array(dates, dtype="datetime64[D]")
     rows = np.searchsorted(target, panel.dates)
-    arrays: dict[str, npt.NDArray[np.float64]] = {}
+    arrays: dict[str, Any] = {}  # (T, N) float64 grids, by field name
     for name in GRID_FIELDS:
         full = np.full((len(target), panel.shape[1]), np.nan)
         full[rows] = getattr(panel, name)
         arrays[name] = full
-    return Panel(
-        dates=target,
-        symbols=panel.symbols,
-        series=panel.series,
-        instrument_ids=panel.instrument_ids,
-        **arrays,
-    )
+    return replace(panel, dates=target, **arrays)
 
 
 def features_compute(*, instrument: InstrumentRef, date: dt.date) -> npt.NDArray[np.float32]:
@@ -274,7 +272,10 @@ def _served(
 
 
 def _explain(model: LoadedModel, row: npt.NDArray[np.float32]) -> tuple[Contribution, ...]:
-    native = model.native()
+    try:
+        native = model.native()
+    except (FileNotFoundError, artifacts.ArtifactIntegrityError) as exc:
+        raise _artifacts_unavailable() from exc
     if native.algorithm != "xgboost":
         return tuple(native.explain(row, top=EXPLAIN_TOP))
     import xgboost as xgb

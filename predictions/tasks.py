@@ -20,9 +20,13 @@ from predictions.exceptions import PredictionError
 # A chunk is idempotent and what fails in practice is transient (a database restart, a killed
 # worker, a full disk freed meanwhile): any failure is retried, with backoff.
 CHUNK_MAX_RETRIES = 3
+# Every task here is idempotent and acks_late, so a lost worker's message comes back after the
+# broker's visibility timeout; each hard limit stays within VCP_ACKS_LATE_TIME_LIMIT (10 min) so that
+# a running task is never delivered twice.
+_REDELIVERED: dict[str, Any] = {"acks_late": True, "reject_on_worker_lost": True}
 
 
-@shared_task(name="predictions.tasks.score_universe_daily", soft_time_limit=30 * 60, time_limit=35 * 60)
+@shared_task(name="predictions.tasks.score_universe_daily", soft_time_limit=8 * 60, time_limit=10 * 60, **_REDELIVERED)
 @trading_sessions_only(is_session=is_trading_session, record_skip=services.batch_run_skip)
 def score_universe_daily(day: str | None = None) -> dict[str, Any]:
     """Score ``day``'s universe (YYYY-MM-DD; default today in India), or record a SKIPPED run on a
@@ -54,16 +58,18 @@ def batch_run_dispatch(*, batch_run_id: int, chunks: list[list[int]]) -> None:
     retry_backoff_max=60,
     retry_jitter=False,
     max_retries=CHUNK_MAX_RETRIES,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=10 * 60,
-    time_limit=12 * 60,
+    soft_time_limit=4 * 60,
+    time_limit=5 * 60,
+    bind=True,
+    **_REDELIVERED,
 )
-def score_chunk(batch_run_id: int, instrument_ids: list[int]) -> dict[str, Any]:
+def score_chunk(self: Any, batch_run_id: int, instrument_ids: list[int]) -> dict[str, Any]:
+    if (self.request.delivery_info or {}).get("redelivered"):
+        services.batch_run_chunk_redelivered(batch_run_id=batch_run_id, instrument_ids=instrument_ids)
     return services.batch_run_chunk_score(batch_run_id=batch_run_id, instrument_ids=instrument_ids)
 
 
-@shared_task(name="predictions.tasks.finalize_batch", soft_time_limit=10 * 60, time_limit=12 * 60)
+@shared_task(name="predictions.tasks.finalize_batch", soft_time_limit=4 * 60, time_limit=5 * 60, **_REDELIVERED)
 def finalize_batch(chunk_results: list[dict[str, Any]], batch_run_id: int) -> int:
     return services.batch_run_finalize(batch_run_id=batch_run_id, chunk_results=chunk_results).pk
 

@@ -2,8 +2,10 @@
 
 django-celery-beat's DatabaseScheduler copies ``BEAT_SCHEDULE`` into its tables when beat starts
 (and ``manage.py sync_beat_schedule`` does the same on demand), so operators see and edit the
-entries in Django admin. All times are IST, Monday to Friday; each task skips exchange holidays
-itself using the XBOM calendar, because cron cannot know the holiday list.
+entries in Django admin. All times are IST, every day: each daily task asks
+``marketdata.sessions.is_trading_session`` (the XBOM calendar plus the recorded special sessions,
+such as a Budget Saturday) and records a SKIPPED run on any other day, because cron cannot know
+the holiday list. The reaper runs every 10 minutes.
 """
 
 from __future__ import annotations
@@ -21,24 +23,38 @@ app = Celery("vcp_platform")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-WEEKDAYS = "mon-fri"
+# Every day, not Monday to Friday: special sessions fall on Saturdays and Sundays (Budget days, live
+# DR-site sessions, Muhurat), and the session gate skips the rest with a record.
+DAILY = "*"
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "fetch-bhavcopy-daily": {
+        "task": "marketdata.tasks.fetch_bhavcopy_daily",
+        "schedule": crontab(hour=18, minute=15, day_of_week=DAILY),
+    },
     "ingest-bhavcopy-daily": {
         "task": "marketdata.tasks.ingest_bhavcopy_daily",
-        "schedule": crontab(hour=18, minute=30, day_of_week=WEEKDAYS),
+        "schedule": crontab(hour=18, minute=30, day_of_week=DAILY),
     },
     "check-degradation-daily": {
         "task": "monitoring.tasks.check_degradation",
-        "schedule": crontab(hour=18, minute=40, day_of_week=WEEKDAYS),
+        "schedule": crontab(hour=18, minute=40, day_of_week=DAILY),
     },
     "score-universe-daily": {
         "task": "predictions.tasks.score_universe_daily",
-        "schedule": crontab(hour=18, minute=45, day_of_week=WEEKDAYS),
+        "schedule": crontab(hour=18, minute=45, day_of_week=DAILY),
     },
     "check-drift-daily": {
         "task": "monitoring.tasks.check_drift",
-        "schedule": crontab(hour=19, minute=15, day_of_week=WEEKDAYS),
+        "schedule": crontab(hour=19, minute=15, day_of_week=DAILY),
+    },
+    "check-fetch-daily": {
+        "task": "monitoring.tasks.check_fetch",
+        "schedule": crontab(hour=20, minute=0, day_of_week=DAILY),
+    },
+    "reap-stalled-runs": {
+        "task": "common.tasks.reap_stalled_runs",
+        "schedule": crontab(minute="*/10"),
     },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

@@ -349,7 +349,7 @@ def walk_forward_finish(*, run_id: int) -> WalkForwardRun:
                 dates=panel.dates[pooled["date_idx"]],
                 hit_today=pooled["hit_today"],
                 momentum=pooled["return_20d"].astype(np.float64),
-                series=panel.series[pooled["stock_idx"]],
+                series=panel.series_at(pooled["date_idx"], pooled["stock_idx"]),
             )
             run.metrics = jsonable(prediction_metrics(rows_scored, k=_fold_config_of(run).top_k))
         with stages("simulate"):

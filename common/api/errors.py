@@ -8,10 +8,13 @@ trace id and returned as a 500 in the same shape, without internals.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, JsonResponse
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -37,6 +40,40 @@ class NotFoundError(ApiError):
     status_code = status.HTTP_404_NOT_FOUND
     default_code = "not_found"
     default_detail = "Not found."
+
+
+class ServiceUnavailableError(ApiError):
+    """A dependency (PostgreSQL) is down or not answering in time: retry shortly."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "service_unavailable"
+    default_detail = "The service is temporarily unavailable; retry in a few seconds."
+
+
+class RequestTooLargeError(ApiError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+    default_detail = "The request body is too large."
+
+
+# Seconds a client should wait after a 503 (the Retry-After header and details.retry_after_seconds).
+RETRY_AFTER_SECONDS = 5
+
+
+def service_unavailable_body() -> dict[str, Any]:
+    return error_body(
+        ServiceUnavailableError.default_code,
+        str(ServiceUnavailableError.default_detail),
+        {"retry_after_seconds": RETRY_AFTER_SECONDS},
+    )
+
+
+def request_too_large_body(limit: int) -> dict[str, Any]:
+    return error_body(
+        RequestTooLargeError.default_code,
+        f"The request body is larger than {limit} bytes.",
+        {"max_bytes": limit},
+    )
 
 
 def api_error_from(exc: DomainError) -> ApiError:
@@ -80,6 +117,20 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, OperationalError | InterfaceError):
+        # The database is down, refusing connections or not answering within its timeouts
+        # (docs/reliability.md): a retryable 503, never a 500 and never a hung request.
+        logger.warning("database unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
+        exc = ServiceUnavailableError(details={"retry_after_seconds": RETRY_AFTER_SECONDS})
+    elif isinstance(exc, RequestDataTooBig):
+        from django.conf import settings
+
+        exc = RequestTooLargeError(
+            request_too_large_body(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)["error"]["message"],
+            details={"max_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE},
+        )
+    elif isinstance(exc, TooManyFieldsSent):
+        exc = ApiError("Too many fields in the request.")
 
     response = exception_handler(exc, context)
     if response is None:
@@ -100,6 +151,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         if isinstance(exc, exceptions.Throttled) and wait is not None:
             details = {"retry_after_seconds": int(wait)}
     response.data = error_body(code, message, details)
+    if response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 
@@ -109,3 +162,26 @@ def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonRespon
         error_body("not_found", f"No API endpoint at {request.path}; the endpoints are listed at /api/docs/."),
         status=status.HTTP_404_NOT_FOUND,
     )
+
+
+def server_error(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """``handler500``: what escaped every view and middleware. A database outage is a 503 with
+    Retry-After on every page (admin and staff pages included); under /api/ the body is the API's
+    error shape, elsewhere Django's plain 500 page for anything else."""
+    exc = sys.exc_info()[1]
+    api = request.path.startswith("/api/")
+    if isinstance(exc, OperationalError | InterfaceError):
+        if api:
+            response: HttpResponse = JsonResponse(service_unavailable_body(), status=503)
+        else:
+            response = HttpResponse(
+                "Service temporarily unavailable; retry in a few seconds.\n", status=503, content_type="text/plain"
+            )
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    if api:
+        return JsonResponse(
+            error_body("internal_error", "An internal error occurred; quote the X-Request-ID when reporting it."),
+            status=500,
+        )
+    return defaults.server_error(request)

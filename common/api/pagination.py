@@ -14,6 +14,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from common.formatting import MAX_INT_DIGITS, ascii_int
+
 
 class StrictPageNumberPagination(PageNumberPagination):
     page_size = 50
@@ -24,10 +26,11 @@ class StrictPageNumberPagination(PageNumberPagination):
         raw = request.query_params.get(name)
         if raw is None:
             return None
-        if not raw.isdigit() or int(raw) < 1 or (upper is not None and int(raw) > upper):
+        value = ascii_int(raw)  # ASCII digits only: "²".isdigit() is True, int("²") a ValueError
+        if value is None or value < 1 or (upper is not None and value > upper):
             bound = f"from 1 to {upper}" if upper is not None else "of at least 1"
             raise ValidationError({name: [f"An integer {bound}."]})
-        return int(raw)
+        return value
 
     def get_page_size(self, request: Request) -> int:
         size = self._positive(request, self.page_size_query_param, self.max_page_size)
@@ -43,4 +46,6 @@ class StrictPageNumberPagination(PageNumberPagination):
             parameter["schema"]["minimum"] = 1
             if parameter["name"] == self.page_size_query_param:
                 parameter["schema"]["maximum"] = self.max_page_size
+            else:  # page numbers are parsed as at most 18 digits (common.formatting.ascii_int)
+                parameter["schema"]["maximum"] = 10**MAX_INT_DIGITS - 1
         return parameters

@@ -16,6 +16,8 @@ from django.core.cache import cache
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
+from common import sharedcache
+
 if TYPE_CHECKING:  # importing views at runtime would be circular: DRF loads this from settings
     from rest_framework.views import APIView
 
@@ -55,10 +57,9 @@ class TokenRateThrottle(SimpleRateThrottle):
             return True
         now = self.timer()
         window = int(now // self.duration)
-        try:
-            count = _increment(f"{key}:{window}", timeout=int(self.duration) + 1)
-        except Exception:  # the budget is a protection, not a dependency: fail open
-            logger.warning("throttle counter unavailable", exc_info=True)
+        # The budget is a protection, not a dependency: with the cache failing, fail open.
+        count = sharedcache.guarded(lambda: _increment(f"{key}:{window}", timeout=int(self.duration) + 1), None)
+        if count is None:
             return True
         if count > self.num_requests:
             self._wait_seconds = self.duration - (now % self.duration)

@@ -1,8 +1,9 @@
 """Bhavcopy ingestion without the database: files -> layouts -> one normalised frame -> checks.
 
 ``sources`` expands paths (folders, zips), ``table`` reads bytes, ``layouts`` holds one parser per
-layout, ``validate`` checks rows and dates, ``pipeline.prepare_file`` runs them in order. The
-database side (bulk upsert, IngestRun records) is ``marketdata.services``.
+layout, ``validate`` checks rows, ``sessions`` judges the dates the calendar does not list,
+``pipeline.prepare_file`` runs them in order. The database side (bulk upsert, IngestRun records,
+the recorded special sessions) is ``marketdata.services``.
 """
 
 from __future__ import annotations

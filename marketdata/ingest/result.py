@@ -31,6 +31,8 @@ class IngestResult:
     error: str = ""
     rejects_path: Path | None = None
     run_id: int | None = None
+    refused_dates: tuple[tuple[dt.date, str], ...] = ()
+    special_sessions: tuple[tuple[dt.date, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -56,4 +58,16 @@ class IngestResult:
         )
         if self.rejects_path is not None:
             line += f" rejects={self.rejects_path}"
+        for day, _ in self.special_sessions:
+            line += f" special-session={day}"
+        for day, reason in self.refused_dates:
+            line += f"\n  refused {day}: {reason}"
         return line
+
+    @property
+    def note(self) -> str:
+        """The dates this load judged, for the IngestRun's note."""
+        return "\n".join(
+            [f"special session {day}: {reason}" for day, reason in self.special_sessions]
+            + [f"refused {day}: {reason}" for day, reason in self.refused_dates]
+        )

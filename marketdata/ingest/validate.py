@@ -1,7 +1,9 @@
 """Row and file checks on a parsed, normalised frame (see ``frame.py`` for its columns).
 
-Row problems (bad numbers, high < low, ...) reject the row; file problems (dates that were no
-trading session, a ``--date`` that disagrees with the file) refuse the whole file.
+Row problems (bad numbers, a bar whose open or close lies outside its low..high range, a date after
+today, a symbol with characters no exchange uses, ...) reject the row; file problems (a ``--date``
+that disagrees with the file, a date before the calendar starts) refuse the whole file. Which dates
+were trading sessions is judged per date in ``marketdata.ingest.sessions``.
 """
 
 from __future__ import annotations
@@ -10,29 +12,48 @@ import datetime as dt
 
 import pandas as pd
 
-from marketdata.calendar import CALENDAR_NAME, non_sessions
 from marketdata.ingest.errors import IngestError
 from marketdata.ingest.frame import PRICE_COLUMNS, RowProblems
 
 MAX_SYMBOL_LENGTH = 64  # Instrument.symbol
 MAX_SERIES_LENGTH = 4  # Instrument.series, DailyBar.series
 MAX_LISTED = 20
+# NSE symbols use letters, digits, & and - (M&M, BAJAJ-AUTO); BSE's are scrip codes (digits); _ and
+# . appear in other exchange files. A symbol also starts with a letter or a digit: "=1+2" or
+# "@SUM(A1)" is no symbol but a formula waiting for whoever opens the CSV export in a spreadsheet.
+SYMBOL_PATTERN = r"[A-Za-z0-9][A-Za-z0-9&_.\-]*"
+SYMBOL_RULE = "letters, digits, &, -, _ and . only, starting with a letter or digit"
 
 
-def row_problems(frame: pd.DataFrame, problems: RowProblems) -> pd.Series:
-    """Add the value checks to ``problems``; return one reason string per bad line."""
-    symbol = frame["symbol"]
+def row_problems(frame: pd.DataFrame, problems: RowProblems, *, today: dt.date | None = None) -> pd.Series:
+    """Add the value checks to ``problems``; return one reason string per bad line.
+
+    ``today`` (the date in India) refuses rows dated after it; None skips that check.
+    """
+    symbol = frame["symbol"]  # categorical for Parquet: the string checks then run once per category
     problems.add(symbol == "", "symbol is missing")
     problems.add(symbol.str.len() > MAX_SYMBOL_LENGTH, f"symbol is longer than {MAX_SYMBOL_LENGTH} characters")
+    foreign = (symbol != "") & ~symbol.str.fullmatch(SYMBOL_PATTERN).fillna(False).astype(bool)
+    problems.add(foreign, "symbol {!r} has characters exchanges do not use (" + SYMBOL_RULE + ")", symbol)
     series = frame["series"]
     problems.add(series.str.len() > MAX_SERIES_LENGTH, f"series {{!r}} is longer than {MAX_SERIES_LENGTH}", series)
     for name in PRICE_COLUMNS:
         problems.add(frame[name] <= 0, f"{name} price is not positive: {{}}", frame[name])
+    problems.add(frame["prev_close"] <= 0, "prev_close is not positive: {}", frame["prev_close"])
+    # NSE writes LAST as 0 when it has none (523 SME rows of 2018 in the real data): only negative is wrong.
+    problems.add(frame["last"] < 0, "last is negative: {}", frame["last"])
     high, low = frame["high"], frame["low"]
     problems.add(high < low, "high {} is below low {}", high, low)
+    for name in ("open", "close"):
+        outside = (high >= low) & ((frame[name] < low) | (frame[name] > high))
+        problems.add(outside, f"{name} {{}} is outside the day's range low {{}} .. high {{}}", frame[name], low, high)
     problems.add(frame["volume"] < 0, "volume is negative: {}", frame["volume"])
+    problems.add(frame["volume"] == 0, "volume is zero: a bar nobody traded has no prices")
     for name in ("turnover", "trades"):
         problems.add(frame[name] < 0, f"{name} is negative: {{}}", frame[name])
+    if today is not None:
+        future = frame["date"] > pd.Timestamp(today)
+        problems.add(future, "date {:%Y-%m-%d} is after today (" + today.isoformat() + " in India)", frame["date"])
     _duplicates(frame, problems)
     return problems.reasons()
 
@@ -63,26 +84,6 @@ def describe_rejects(reasons: pd.Series, *, rows: int, all_bad: bool = False) ->
         f"{len(reasons)} of {rows} equity rows are bad, so nothing was loaded: {listed}{more}. "
         "Fix the file, or rerun with --skip-bad to load the good rows and write the bad ones to a rejects CSV"
     )
-
-
-def check_sessions(dates: pd.Series) -> None:
-    """Refuse dates that were no NSE/BSE trading session (or that the calendar cannot judge)."""
-    known = dates.dropna()
-    if known.empty:
-        return
-    try:
-        holidays = non_sessions(known.to_numpy(dtype="datetime64[D]"))
-    except ValueError as exc:
-        raise IngestError(str(exc)) from exc
-    if holidays:
-        shown = ", ".join(str(day) for day in holidays[:MAX_LISTED])
-        more = f" and {len(holidays) - MAX_LISTED} more" if len(holidays) > MAX_LISTED else ""
-        raise IngestError(
-            f"{shown}{more} {'is' if len(holidays) == 1 else 'are'} not an NSE/BSE trading session "
-            f"({CALENDAR_NAME} calendar): exchanges publish files named for holidays that repeat the previous "
-            "day's bars, so this file is refused. Delete it; if the day really was a special session "
-            "(e.g. Muhurat trading), add it to SPECIAL_SESSIONS in marketdata/calendar.py"
-        )
 
 
 def check_trade_date(dates: pd.Series, trade_date: dt.date | None) -> None:

@@ -85,10 +85,19 @@ NOT_FOUND_SYMBOL = error_response(
     ),
 )
 UNAVAILABLE = error_response(
-    "No production model is available (promote one).",
+    "No production model can serve (none promoted, or its artifacts failed their checksums), or the database "
+    "is unavailable (service_unavailable; retry after the Retry-After header's seconds).",
     (
         "No production model",
         error_example("model_unavailable", "No production model is available; promote a model version first."),
+    ),
+    (
+        "Database unavailable",
+        error_example(
+            "service_unavailable",
+            "The service is temporarily unavailable; retry in a few seconds.",
+            {"retry_after_seconds": 5},
+        ),
     ),
 )
 NOT_READY = error_response(
@@ -100,12 +109,9 @@ NOT_READY = error_response(
             "Not ready: model.",
             {
                 "checks": {
-                    "database": {"ok": True, "detail": "postgresql"},
-                    "cache": {"ok": True, "detail": "RedisCache"},
-                    "model": {
-                        "ok": False,
-                        "detail": "No production model is available; promote a model version first.",
-                    },
+                    "database": {"ok": True, "state": "ok"},
+                    "cache": {"ok": True, "state": "ok"},
+                    "model": {"ok": False, "state": "unavailable"},
                 }
             },
         ),

@@ -206,10 +206,15 @@ class HealthSerializer(serializers.Serializer):
 
 class CheckSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
-    detail = serializers.CharField()
+    state = serializers.ChoiceField(choices=["ok", "unavailable"])
+    detail = serializers.CharField(required=False, help_text="Staff only: the reason, e.g. the driver's error.")
 
 
 class ReadySerializer(serializers.Serializer):
-    status = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=["ready", "degraded"], help_text="degraded: ready, but the shared cache (Redis) is unavailable."
+    )
     checks = serializers.DictField(child=CheckSerializer())
-    cache = serializers.DictField(help_text="This process's cache hits and misses: {tier: {kind: {hits, misses}}}.")
+    cache = serializers.DictField(
+        required=False, help_text="Staff only: this process's cache hits and misses: {tier: {kind: {hits, misses}}}."
+    )

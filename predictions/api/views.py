@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -15,7 +16,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api import schema as api_schema
-from common.api.errors import api_error_from, error_body
+from common.api.authentication import CachedTokenAuthentication
+from common.api.errors import RETRY_AFTER_SECONDS, api_error_from, error_body
 from common.api.pagination import StrictPageNumberPagination
 from common.api.parsers import LenientJSONParser
 from common.api.schema import AUTH_ERRORS
@@ -248,6 +250,11 @@ class ReadyView(APIView):
         operation_id="health_ready",
         tags=["health"],
         summary="Readiness: database, cache and production model",
+        description=(
+            "Each dependency's state for anyone; the reasons (`detail`) and this process's cache counts for staff "
+            "(a staff token or session). A shared-cache outage is `degraded`, still 200: predictions are served "
+            "without it."
+        ),
         auth=[],
         responses={
             200: OpenApiResponse(
@@ -258,9 +265,9 @@ class ReadyView(APIView):
                         value={
                             "status": "ready",
                             "checks": {
-                                "database": {"ok": True, "detail": "postgresql"},
-                                "cache": {"ok": True, "detail": "RedisCache"},
-                                "model": {"ok": True, "detail": "upper-circuit v3 loaded in 0.041s"},
+                                "database": {"ok": True, "state": "ok", "detail": "postgresql"},
+                                "cache": {"ok": True, "state": "ok", "detail": "RedisCache"},
+                                "model": {"ok": True, "state": "ok", "detail": "upper-circuit v3 loaded in 0.041s"},
                             },
                             "cache": {
                                 "local": {
@@ -277,11 +284,31 @@ class ReadyView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        checks = {name: {"ok": c.ok, "detail": c.detail} for name, c in readiness().items()}
-        failing = [name for name, c in checks.items() if not c["ok"]]
+        results = readiness()
+        staff = _is_staff(request)
+        checks: dict[str, dict[str, Any]] = {
+            name: {"ok": c.ok, "state": c.state, **({"detail": c.detail} if staff else {})}
+            for name, c in results.items()
+        }
+        extra: dict[str, Any] = {"checks": checks, **({"cache": cache_stats()} if staff else {})}
+        failing = [name for name, c in results.items() if not c.ok and c.required]
         if failing:
-            body = error_body(
-                "not_ready", f"Not ready: {', '.join(failing)}.", {"checks": checks, "cache": cache_stats()}
-            )
-            return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        return Response({"status": "ready", "checks": checks, "cache": cache_stats()})
+            body = error_body("not_ready", f"Not ready: {', '.join(failing)}.", extra)
+            response = Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
+        degraded = [name for name, c in results.items() if not c.ok]
+        return Response({"status": "degraded" if degraded else "ready", **extra})
+
+
+def _is_staff(request: Request) -> bool:
+    """Whether the caller is staff (token or session), without ever refusing the probe: a wrong token,
+    or a database that cannot look the token up, just means the bare answer."""
+    for authenticator in (CachedTokenAuthentication(), SessionAuthentication()):
+        try:
+            found = authenticator.authenticate(request)
+        except Exception:  # AuthenticationFailed, or the database is down: not staff
+            return False
+        if found is not None:
+            return bool(getattr(found[0], "is_staff", False))
+    return False

@@ -16,6 +16,8 @@ from modelregistry.datasets import PanelDataset, panel_dataset
 
 MARKET_START = dt.date(2021, 1, 4)
 MARKET_DAYS = 330
+# Fold-training options that keep a command test quick: few boosting rounds, a short validation tail.
+FAST = ["--rounds", "10", "--valid-dates", "20"]
 
 
 @pytest.fixture(autouse=True)

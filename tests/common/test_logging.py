@@ -1,11 +1,9 @@
-"""Logging configuration: JSON lines with the trace id, daily rotation with 30 days kept."""
+"""Logging configuration: JSON lines with the trace id, files appended by every process, rotated by logrotate."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
-import logging.handlers
 import os
 import subprocess
 import sys
@@ -25,41 +23,27 @@ def _file_config(tmp_path: Path, **kwargs: Any) -> dict[str, Any]:
     return build_logging_config(log_dir=tmp_path, json_format=True, to_file=True, level="INFO", **kwargs)
 
 
-def test_log_files_rotate_at_midnight_and_keep_30_days(tmp_path: Path) -> None:
+def test_log_files_are_appended_by_every_process_and_reopened_after_logrotate(tmp_path: Path) -> None:
     handlers = _file_config(tmp_path)["handlers"]
     for name, filename in (("file", "vcp.log"), ("audit_file", "audit.log")):
         handler = handlers[name]
-        assert handler["class"] == "logging.handlers.TimedRotatingFileHandler"
-        assert (handler["when"], handler["backupCount"]) == ("midnight", 30)
+        # One rotating writer (logrotate), many appenders: tests/common/test_logging_rotation.py.
+        assert handler["class"] == "logging.handlers.WatchedFileHandler"
         assert handler["filename"] == str(tmp_path / filename)
         assert handler["formatter"] == "json"
         assert handler["filters"] == ["trace_id"]
 
 
-def test_rollover_deletes_files_older_than_the_retention(tmp_path: Path) -> None:
-    spec = _file_config(tmp_path, retention_days=30)["handlers"]["file"]
-    handler = logging.handlers.TimedRotatingFileHandler(
-        spec["filename"], when=spec["when"], backupCount=spec["backupCount"], encoding="utf-8"
-    )
-    try:
-        first = dt.date(2024, 1, 1)
-        for day in range(40):  # 40 old daily files, named the way the handler names them
-            (tmp_path / f"vcp.log.{first + dt.timedelta(days=day):%Y-%m-%d}").write_text("old\n")
-        handler.emit(logging.makeLogRecord({"msg": "today"}))
-        handler.doRollover()
-    finally:
-        handler.close()
-    kept = sorted(p.name for p in tmp_path.glob("vcp.log.*"))
-    assert len(kept) == 30
-    assert kept[0] > f"vcp.log.{first + dt.timedelta(days=10):%Y-%m-%d}"  # the oldest went first
-
-
-def test_retention_is_configurable(tmp_path: Path) -> None:
-    assert _file_config(tmp_path, retention_days=7)["handlers"]["file"]["backupCount"] == 7
+def test_logrotate_keeps_30_days_of_both_files() -> None:
+    config = (ROOT / "deploy" / "logrotate" / "vcp").read_text()
+    assert "rotate 30" in config
+    assert "copytruncate" not in [line.strip() for line in config.splitlines()]
+    assert "vcp.log" in config
+    assert "audit.log" in config
 
 
 @pytest.mark.slow
-def test_settings_turn_on_rotated_files_from_the_environment(tmp_path: Path) -> None:
+def test_settings_turn_on_log_files_from_the_environment(tmp_path: Path) -> None:
     environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     environment |= {
         "DJANGO_SETTINGS_MODULE": "vcp_platform.settings",
@@ -78,7 +62,7 @@ def test_settings_turn_on_rotated_files_from_the_environment(tmp_path: Path) -> 
     assert result.returncode == 0, result.stderr
     handler = json.loads(result.stdout.splitlines()[-1])
     assert handler["filename"] == str(tmp_path / "logs" / "vcp.log")
-    assert (handler["when"], handler["backupCount"]) == ("midnight", 30)
+    assert handler["class"] == "logging.handlers.WatchedFileHandler"
 
 
 def test_json_lines_carry_the_trace_id_and_extra_fields(tmp_path: Path) -> None:

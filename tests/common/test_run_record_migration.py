@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import pytest
 from django.db import connection
@@ -12,8 +13,16 @@ BEFORE = [("predictions", "0002_snapshot_source_batchrun_note"), ("marketdata", 
 AFTER = [("predictions", "0003_run_record"), ("marketdata", "0002_run_record")]
 
 
+@pytest.fixture
+def back_to_latest() -> Iterator[None]:
+    """Whatever the test does to the schema, the database ends on the latest migrations."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 @pytest.mark.django_db(transaction=True)
-def test_batch_and_ingest_runs_keep_their_rows_and_start_times() -> None:
+def test_batch_and_ingest_runs_keep_their_rows_and_start_times(back_to_latest: None) -> None:
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE)
     apps = executor.loader.project_state(BEFORE).apps

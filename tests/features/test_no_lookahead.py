@@ -102,9 +102,7 @@ def test_a_change_after_t_changes_nothing_up_to_t(market: Panel) -> None:
     for name in ("open", "high", "low", "close", "prev_close"):
         shocked[name][cut + 1 :] *= 3.0
     shocked["volume"][cut + 1 :] = 1.0
-    changed = compute_features(
-        Panel(dates=market.dates, symbols=market.symbols, band=market.band, **shocked)
-    )
+    changed = compute_features(Panel(dates=market.dates, symbols=market.symbols, band=market.band, **shocked))
     assert np.array_equal(changed.values[: cut + 1], full.values[: cut + 1], equal_nan=True)
     assert not np.array_equal(changed.values[cut + 1 :], full.values[cut + 1 :], equal_nan=True)
 

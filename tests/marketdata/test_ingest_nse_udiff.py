@@ -43,9 +43,14 @@ def test_udiff_file_is_parsed_with_isin_and_name() -> None:
     assert (bar["close"], bar["prev_close"], bar["volume"], bar["turnover"]) == (265.05, 272.02, 296358, 79458000.0)
 
 
-def test_bse_udiff_file_is_refused_rather_than_mislabelled() -> None:
-    with pytest.raises(IngestError, match=r"comes from BSE \(column Src\)"):
-        prepare_file(_csv(EQ_ROW.replace(",CM,NSE,", ",CM,BSE,")), filename="x.csv")
+def test_a_udiff_file_from_bse_is_read_as_bse_never_as_nse() -> None:
+    prepared = prepare_file(_csv(EQ_ROW.replace(",CM,NSE,", ",CM,BSE,")), filename="x.csv")
+    assert (prepared.layout, prepared.exchange) == ("bse_udiff", "BSE")
+
+
+def test_a_udiff_file_mixing_exchanges_is_refused() -> None:
+    with pytest.raises(IngestError, match=r"mixes rows from BSE, NSE \(column Src\)"):
+        prepare_file(_csv(EQ_ROW, GS_ROW.replace(",CM,NSE,", ",CM,BSE,")), filename="x.csv")
 
 
 @pytest.mark.realdata

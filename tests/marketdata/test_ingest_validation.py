@@ -131,7 +131,7 @@ def test_file_dated_on_an_exchange_holiday_is_refused(tmp_path: Path, loaded: tu
     path = _write(tmp_path / "cm25MAR2024bhav.csv", _row("AAA", date="25-MAR-2024"))
     error = _refused(path, loaded).error
     assert "2024-03-25 is not an NSE/BSE trading session (XBOM calendar)" in error
-    assert "SPECIAL_SESSIONS" in error
+    assert "add it under Trading sessions in admin" in error
 
 
 def test_bad_row_list_is_capped_with_a_count(tmp_path: Path, loaded: tuple[int, int]) -> None:

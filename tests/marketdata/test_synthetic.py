@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import exchange_calendars as xcals
 import numpy as np
@@ -9,22 +8,14 @@ import pandas as pd
 import pytest
 
 from marketdata import circuits
-from marketdata.bhavcopy_writer import HEADER, bhavcopy_filename, write_bhavcopies
 from marketdata.calendar import trading_sessions
-from marketdata.ingest import prepare_file
 from marketdata.ingest.frame import BAR_COLUMNS
 from marketdata.synthetic import (
     DEFAULT_PARAMS,
     SyntheticMarket,
     generate_market,
 )
-
-END = dt.date(2024, 6, 28)
-
-
-@pytest.fixture(scope="module")
-def market() -> SyntheticMarket:
-    return generate_market(stocks=200, days=300, seed=7, end=END)
+from tests.marketdata.conftest import END
 
 
 @pytest.fixture(scope="module")
@@ -233,41 +224,3 @@ def test_symbols_and_isins_are_unique_and_well_formed(market: SyntheticMarket) -
 def test_impossible_sizes_are_refused(kwargs: dict[str, int], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         generate_market(seed=1, end=END, **kwargs)
-
-
-def test_bhavcopy_files_use_the_nse_legacy_layout(market: SyntheticMarket, tmp_path: Path) -> None:
-    few = market.bars[market.bars["date"] >= pd.Timestamp("2024-06-26")]
-    paths = write_bhavcopies(few, out_dir=tmp_path)
-    assert [p.name for p in paths] == ["cm26JUN2024bhav.csv", "cm27JUN2024bhav.csv", "cm28JUN2024bhav.csv"]
-    assert bhavcopy_filename(dt.date(2019, 4, 1)) == "cm01APR2019bhav.csv"
-    lines = paths[-1].read_text().split("\n")
-    assert lines[0] == ",".join(HEADER)
-    assert (
-        lines[0] == "SYMBOL,SERIES,OPEN,HIGH,LOW,CLOSE,LAST,PREVCLOSE,TOTTRDQTY,TOTTRDVAL,TIMESTAMP,TOTALTRADES,ISIN,"
-    )
-    assert lines[-1] == ""
-    rows = [line.split(",") for line in lines[1:-1]]
-    assert len(rows) == (few["date"] == pd.Timestamp(END)).sum()
-    assert all(len(row) == 14 and row[-1] == "" and row[10] == "28-JUN-2024" for row in rows)
-    assert not any(value.endswith(".0") for row in rows for value in row[2:8])
-
-
-@pytest.mark.realdata
-def test_bhavcopy_header_matches_the_real_file(raw_dir: Path, market: SyntheticMarket, tmp_path: Path) -> None:
-    real_header = (raw_dir / "nse_01APR2019.csv").read_text().split("\n")[0]
-    path = write_bhavcopies(market.bars[market.bars["date"] == pd.Timestamp(END)], out_dir=tmp_path)[0]
-    assert path.read_text().split("\n")[0] == real_header.rstrip("\r")
-
-
-def test_written_files_parse_back_to_the_same_bars(market: SyntheticMarket, tmp_path: Path) -> None:
-    few = market.bars[market.bars["date"] >= pd.Timestamp("2024-06-01")].reset_index(drop=True)
-    parsed = pd.concat(
-        [prepare_file(p.read_bytes(), filename=p.name).bars for p in write_bhavcopies(few, out_dir=tmp_path)],
-        ignore_index=True,
-    )
-    assert len(parsed) == len(few)
-    for name in ("symbol", "series", "isin"):
-        assert (parsed[name].to_numpy() == few[name].to_numpy()).all(), name
-    assert (parsed["date"].dt.date.to_numpy() == few["date"].dt.date.to_numpy()).all()
-    for name in ("open", "high", "low", "close", "last", "prev_close", "volume", "turnover", "trades"):
-        np.testing.assert_array_equal(parsed[name].to_numpy(np.float64), few[name].to_numpy(np.float64), err_msg=name)

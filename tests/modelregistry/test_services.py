@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from modelregistry import services
 from modelregistry.choices import PromotionAction, VersionStatus
 from modelregistry.models import ModelVersion, PromotionEvent
+from modelregistry.services import Universe
 from tests.factories import register_version
 
 pytestmark = pytest.mark.django_db
@@ -131,3 +132,11 @@ def test_promotion_events_are_append_only() -> None:
         event.save()
     with pytest.raises(ValueError, match="append-only"):
         event.delete()
+
+
+def test_universe_parsing() -> None:
+    assert str(Universe.parse("all")) == "all"
+    assert Universe.parse("nse, eq").exchange == "NSE"
+    assert Universe.parse("EQ,BE").series == ("EQ", "BE")
+    with pytest.raises(Exception, match="invalid entries"):
+        Universe.parse("EQ,not-a-series")

@@ -17,7 +17,7 @@ from marketdata.calendar import xbom
 from marketdata.models import DailyBar, Instrument
 from modelregistry import services as registry
 from modelregistry.models import ModelVersion
-from predictions.models import Prediction
+from predictions.models import FeatureSnapshot, Prediction
 from tests.factories import register_version
 
 # A frozen reference over 25 independent N(0, 1) features, as a trained version would carry.
@@ -136,3 +136,33 @@ def two_versions(db: None) -> tuple[ModelVersion, ModelVersion]:
     v2 = register_version(seed=2, f1=0.5)
     v2 = registry.model_version_promote(version=v2, actor=None, reason="better on the test year")
     return v1, v2
+
+
+@pytest.fixture
+def production(db: None) -> ModelVersion:
+    """A production version whose frozen drift reference is REFERENCE."""
+    version = register_version(reference=REFERENCE.to_dict())
+    return registry.model_version_promote(version=version, actor=None, reason="monitoring test")
+
+
+@pytest.fixture
+def snapshots(production: ModelVersion) -> Callable[..., list[dt.date]]:
+    """Store ``values`` (rows, 25) as snapshots spread over ``days`` sessions; returns the sessions."""
+
+    def store(values: np.ndarray, *, days: int = 3) -> list[dt.date]:
+        sessions = xbom_sessions("2024-03-01", days)
+        per_day = int(np.ceil(len(values) / days))
+        instruments = [Instrument.objects.get_or_create(exchange="NSE", symbol=f"DR{i:04d}")[0] for i in range(per_day)]
+        rows = [
+            FeatureSnapshot(
+                instrument=instruments[i % per_day],
+                date=sessions[i // per_day],
+                feature_set_hash=production.feature_set_hash,
+                values=[None if np.isnan(v) else float(v) for v in row],
+            )
+            for i, row in enumerate(values)
+        ]
+        FeatureSnapshot.objects.bulk_create(rows)
+        return sessions
+
+    return store

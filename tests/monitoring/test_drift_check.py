@@ -4,53 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from io import StringIO
 from typing import Any
 
 import numpy as np
 import pytest
-from django.core.management import CommandError, call_command
 
 from features.spec import FEATURE_NAMES
-from marketdata.models import Instrument
 from modelregistry import services as registry
 from modelregistry.models import ModelVersion
 from monitoring import services
 from monitoring.choices import AlertKind, DriftStatus
 from monitoring.drift import drift_report
 from monitoring.models import Alert, DriftReport
-from predictions.models import FeatureSnapshot
 from tests.factories import register_version
-from tests.monitoring.conftest import REFERENCE, current_features, xbom_sessions
-
-
-@pytest.fixture
-def production(db: None) -> ModelVersion:
-    version = register_version(reference=REFERENCE.to_dict())
-    return registry.model_version_promote(version=version, actor=None, reason="monitoring test")
-
-
-@pytest.fixture
-def snapshots(production: ModelVersion) -> Callable[..., list[dt.date]]:
-    """Store ``values`` (rows, 25) as snapshots spread over ``days`` sessions; returns the sessions."""
-
-    def store(values: np.ndarray, *, days: int = 3) -> list[dt.date]:
-        sessions = xbom_sessions("2024-03-01", days)
-        per_day = int(np.ceil(len(values) / days))
-        instruments = [Instrument.objects.get_or_create(exchange="NSE", symbol=f"DR{i:04d}")[0] for i in range(per_day)]
-        rows = [
-            FeatureSnapshot(
-                instrument=instruments[i % per_day],
-                date=sessions[i // per_day],
-                feature_set_hash=production.feature_set_hash,
-                values=[None if np.isnan(v) else float(v) for v in row],
-            )
-            for i, row in enumerate(values)
-        ]
-        FeatureSnapshot.objects.bulk_create(rows)
-        return sessions
-
-    return store
+from tests.monitoring.conftest import REFERENCE, current_features
 
 
 @pytest.mark.parametrize(
@@ -143,30 +110,6 @@ def test_a_version_without_a_reference_cannot_be_checked(db: None) -> None:
 def test_no_snapshots_is_a_clear_error(production: ModelVersion) -> None:
     with pytest.raises(services.MonitoringError, match="no feature snapshots"):
         services.drift_check()
-
-
-def test_check_drift_command_prints_the_worst_features(snapshots: Callable[..., list[dt.date]]) -> None:
-    sessions = snapshots(current_features(300, 1.0))
-    out = StringIO()
-    call_command("check_drift", "--date", sessions[-1].isoformat(), "--window-days", "3", stdout=out)
-    text = out.getvalue()
-    assert "ALERT" in text
-    assert "retrain needed" in text
-    assert text.splitlines()[1].split()[0] == FEATURE_NAMES[0]
-    assert DriftReport.objects.get().date == sessions[-1]
-
-
-def test_check_drift_command_explains_what_is_missing(production: ModelVersion) -> None:
-    with pytest.raises(CommandError, match="score_universe"):
-        call_command("check_drift")
-    with pytest.raises(CommandError, match="at least 1"):
-        call_command("check_drift", "--window-days", "0")
-
-
-def test_check_drift_command_without_a_production_model(db: None) -> None:
-    out = StringIO()
-    call_command("check_drift", stdout=out)
-    assert "nothing to check" in out.getvalue()
 
 
 def test_watched_features_decide_the_status_and_the_rest_is_still_reported(

@@ -1,29 +1,23 @@
-"""Fixtures of the prediction tests: a small synthetic market in the database, a promoted model, clients."""
+"""Fixtures of the prediction tests: a small synthetic market in the database, eager chords, fresh serving state.
+
+The promoted model (``production``) and the token clients (``client_api``, ``make_client``) are in
+tests/conftest.py, shared with the registry and common API tests.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from celery import current_app
-from django.contrib.auth import get_user_model
-from django.core.cache import cache
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
-from common.api.authentication import forget_all_tokens
 from marketdata.models import Instrument
 from marketdata.services import bars_upsert
 from marketdata.synthetic import SyntheticMarket, generate_market
-from modelregistry.loader import loader, registry_changed
-from modelregistry.models import ModelVersion
-from modelregistry.services import model_version_promote
-from predictions.cache import caches_clear_local
-from predictions.lookups import lookups_clear
-from tests.factories import register_version
+from tests.conftest import reset_serving_state
 
 # 330 sessions: the 310 dates of feature history plus a few scoring days. Ends on a known Friday.
 MARKET_DAYS = 330
@@ -38,15 +32,6 @@ class Market:
     @property
     def last(self) -> dt.date:
         return self.dates[-1]
-
-
-def reset_serving_state() -> None:
-    """Forget everything a previous test left in this process and in the shared cache."""
-    cache.clear()
-    loader.clear()
-    caches_clear_local()
-    lookups_clear()
-    forget_all_tokens()
 
 
 @pytest.fixture(autouse=True)
@@ -76,35 +61,6 @@ def load_market(*, stocks: int, days: int = MARKET_DAYS, seed: int = 11) -> Mark
 @pytest.fixture
 def market(db: None) -> Market:
     return load_market(stocks=24)
-
-
-def promote(version: ModelVersion) -> ModelVersion:
-    promoted = model_version_promote(version=version, actor=None, reason="test")
-    # Outside a transactional test on_commit never fires, so announce the change by hand.
-    registry_changed()
-    return promoted
-
-
-@pytest.fixture
-def production(db: None) -> ModelVersion:
-    return promote(register_version(seed=1))
-
-
-@pytest.fixture
-def make_client(db: None) -> Callable[..., APIClient]:
-    def make(username: str = "desk") -> APIClient:
-        user, _ = get_user_model().objects.get_or_create(username=username)
-        token, _ = Token.objects.get_or_create(user=user)
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-        return client
-
-    return make
-
-
-@pytest.fixture
-def client_api(make_client: Callable[..., APIClient]) -> APIClient:
-    return make_client()
 
 
 def symbol_with_bar(day: dt.date) -> str:

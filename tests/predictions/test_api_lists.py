@@ -6,8 +6,9 @@ from rest_framework.test import APIClient
 from modelregistry.models import ModelVersion
 from predictions import services
 from predictions.models import Prediction
+from tests.conftest import promote
 from tests.factories import register_version
-from tests.predictions.conftest import Market, promote
+from tests.predictions.conftest import Market
 
 pytestmark = pytest.mark.django_db
 
@@ -99,14 +100,3 @@ def test_a_page_past_the_end_is_a_404_in_the_error_shape(scored: Market, client_
     response = client_api.get(LIST, {"page": 999})
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
-
-
-def test_models_are_listed_and_retrieved_read_only(production: ModelVersion, client_api: APIClient) -> None:
-    candidate = register_version(seed=3)
-    listing = client_api.get("/api/v1/models").json()
-    assert [m["version"] for m in listing["results"]] == [candidate.version, production.version]
-    one = client_api.get(f"/api/v1/models/{production.pk}").json()
-    assert (one["status"], one["feature_names"][0], one["threshold"]) == ("production", "close_sma50", 0.5)
-    assert client_api.delete(f"/api/v1/models/{production.pk}").status_code == 405
-    assert client_api.get("/api/v1/models/999999999999999999").json()["error"]["code"] == "not_found"
-    assert client_api.get(f"/api/v1/models/{'9' * 30}").status_code == 404

@@ -15,8 +15,9 @@ from modelregistry.models import ModelVersion
 from predictions import services
 from predictions.choices import SnapshotSource
 from predictions.models import FeatureSnapshot, Prediction
+from tests.conftest import promote
 from tests.factories import register_version
-from tests.predictions.conftest import Market, promote, symbol_with_bar
+from tests.predictions.conftest import Market, symbol_with_bar
 
 pytestmark = pytest.mark.django_db
 

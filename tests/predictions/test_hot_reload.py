@@ -20,8 +20,9 @@ from rest_framework.authtoken.models import Token
 
 from modelregistry.choices import PromotionAction
 from modelregistry.models import PromotionEvent
+from tests.conftest import promote
 from tests.factories import register_version
-from tests.predictions.conftest import load_market, promote, symbol_with_bar
+from tests.predictions.conftest import load_market, symbol_with_bar
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -14,7 +14,9 @@ from django.db.models import Count
 from common.choices import RunStatus
 from features import spec
 from features.vcp import features_on
+from marketdata.models import Instrument
 from marketdata.selectors import bars_panel
+from modelregistry.datasets import panel_dataset
 from modelregistry.models import ModelVersion
 from predictions import services
 from predictions.cache import prediction_key
@@ -22,8 +24,9 @@ from predictions.choices import SnapshotSource
 from predictions.exceptions import ModelUnavailableError, NoDataForDateError
 from predictions.lookups import market_dates
 from predictions.models import BatchRun, FeatureSnapshot, Prediction
+from tests.conftest import promote
 from tests.factories import register_version
-from tests.predictions.conftest import Market, promote
+from tests.predictions.conftest import Market
 
 pytestmark = pytest.mark.django_db
 
@@ -188,3 +191,23 @@ def test_a_promotion_between_runs_scores_the_new_version_separately(market: Mark
     assert run.resumed == 0
     counts = dict(Prediction.objects.filter(date=market.last).values_list("model_version").annotate(n=Count("id")))
     assert counts == {production.pk: run.instruments, newer.pk: run.instruments}
+
+
+def test_rs_rank63_ranks_the_same_cross_section_as_training(market: Market, production: ModelVersion) -> None:
+    # A stock delisted later still traded on the day: training ranks it among the others, so must scoring.
+    gone = Instrument.objects.filter(bars__date=market.last).order_by("symbol").first()
+    assert gone is not None
+    Instrument.objects.filter(pk=gone.pk).update(active=False)
+    services.batch_run_inline(date=market.last)
+    trained = panel_dataset(bars_panel(start=market.dates[0], end=market.last, active_only=False))
+    column = spec.FEATURE_INDEX["rs_rank63"]
+    row = int(np.searchsorted(trained.panel.dates, np.datetime64(market.last, "D")))
+    expected = {int(pk): trained.cube.values[row, n, column] for n, pk in enumerate(trained.panel.instrument_ids)}
+    snapshots = FeatureSnapshot.objects.filter(date=market.last).values_list("instrument_id", "values")
+    compared = 0
+    for pk, values in snapshots:
+        if values[column] is not None:
+            assert values[column] == pytest.approx(float(expected[pk]), abs=1e-6)
+            compared += 1
+    assert compared > 0
+    assert not FeatureSnapshot.objects.filter(date=market.last, instrument_id=gone.pk).exists()  # not scored

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -14,7 +15,8 @@ class Layout:
     """A bhavcopy layout, recognised by its header.
 
     ``keys`` are columns only this layout has (any one points at it); ``required`` must all be
-    present; ``exchange`` is fixed by the layout, or None when the caller names it.
+    present; ``exchange`` is fixed by the layout, or None when the caller names it. ``accepts``
+    tells layouts with the same header apart by the rows and the file name (NSE's and BSE's UDiFF).
     """
 
     name: str
@@ -23,6 +25,7 @@ class Layout:
     optional: tuple[str, ...]
     exchange: str | None
     parse: Parser
+    accepts: Callable[[pd.DataFrame, str], bool] | None = None
 
 
 @dataclass(frozen=True)

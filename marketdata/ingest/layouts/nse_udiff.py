@@ -3,7 +3,7 @@
 ISO 20022 style names: ``TradDt`` (``2024-08-01``), ``TckrSymb``, ``SctySrs``, ``ISIN``,
 ``FinInstrmNm``, ``OpnPric``, ``HghPric``, ``LwPric``, ``ClsPric``, ``LastPric``, ``PrvsClsgPric``,
 ``TtlTradgVol`` (shares), ``TtlTrfVal`` (rupees), ``TtlNbOfTxsExctd`` (trades). ``Src`` names the
-exchange; BSE publishes the same layout, which this parser refuses rather than mislabel.
+exchange; BSE publishes the same layout, read by ``bse_udiff`` (see ``udiff.source_exchange``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import pandas as pd
 
 from marketdata.enums import ExchangeCode
 from marketdata.ingest.errors import IngestError
-from marketdata.ingest.frame import NSE_EQUITY_SERIES, ParseContext, Parsed, column, text
+from marketdata.ingest.frame import NSE_EQUITY_SERIES, ParseContext, Parsed, text
+from marketdata.ingest.layouts import udiff
 from marketdata.ingest.layouts.base import ColumnMap, Layout, parse_kept
 
 NAME = "nse_udiff"
@@ -37,21 +38,22 @@ COLUMNS = ColumnMap(
 
 
 def parse(raw: pd.DataFrame, ctx: ParseContext) -> Parsed:
-    sources = set(text(column(raw, "Src", "NSE")).unique()) - {""}
-    if sources - {"NSE"}:
-        raise IngestError(
-            f"this UDiFF file comes from {', '.join(sorted(sources))} (column Src), and only NSE's UDiFF "
-            "layout is supported: load BSE's equity bhavcopy (SC_CODE, SC_NAME, ...) instead"
-        )
+    if udiff.source_exchange(raw, ctx.filename) != ExchangeCode.NSE:
+        raise IngestError("this UDiFF file is BSE's (column Src): it is read as bse_udiff")
     kept = raw[text(raw["SctySrs"]).isin(NSE_EQUITY_SERIES)]
     return parse_kept(NAME, raw, kept, COLUMNS, exchange=ExchangeCode.NSE)
 
 
+def is_nse(raw: pd.DataFrame, filename: str) -> bool:
+    return udiff.source_exchange(raw, filename) == ExchangeCode.NSE
+
+
 LAYOUT = Layout(
     name=NAME,
-    keys=("TradDt", "TckrSymb", "FinInstrmTp", "ClsPric"),
-    required=("TradDt", "TckrSymb", "SctySrs", "OpnPric", "HghPric", "LwPric", "ClsPric", "TtlTradgVol"),
-    optional=("ISIN", "FinInstrmNm", "LastPric", "PrvsClsgPric", "TtlTrfVal", "TtlNbOfTxsExctd", "Src"),
+    keys=udiff.KEYS,
+    required=("TradDt", "TckrSymb", "SctySrs", *udiff.PRICE_COLUMNS),
+    optional=udiff.OPTIONAL,
     exchange=ExchangeCode.NSE,
     parse=parse,
+    accepts=is_nse,
 )

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from common.commands import add_actor_argument, command_actor
 from modelregistry import selectors, services
 from modelregistry.choices import DEFAULT_MODEL_NAME
 
@@ -22,6 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", default=DEFAULT_MODEL_NAME, help="Model name, with --best.")
         parser.add_argument("--metric", default="pr_auc", choices=["pr_auc", "f1", "precision_at_k", "roc_auc"])
         parser.add_argument("--reason", required=True, help="Why; recorded in the promotion history.")
+        add_actor_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["best"]:
@@ -35,7 +37,9 @@ class Command(BaseCommand):
             if version is None:
                 raise CommandError(f"No model version with id {options['model_version']}; run list_models to see ids.")
         try:
-            promoted = services.model_version_promote(version=version, actor=None, reason=options["reason"])
+            promoted = services.model_version_promote(
+                version=version, actor=command_actor(options.get("actor")), reason=options["reason"]
+            )
         except services.RegistryError as exc:
             raise CommandError(str(exc)) from exc
         value = promoted.metric(options["metric"])

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from common.commands import add_actor_argument, command_actor
 from common.formatting import as_date, iso_date
 from marketdata.selectors import trading_date_range
 from modelregistry import services
@@ -72,6 +73,7 @@ class Command(BaseCommand):
         parser.add_argument("--rounds", type=int, default=300, help="Maximum boosting rounds (early-stopped).")
         parser.add_argument("--name", default=DEFAULT_MODEL_NAME)
         parser.add_argument("--no-progress", action="store_true")
+        add_actor_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if (options["train_end"] is None) != (options["valid_end"] is None):
@@ -102,6 +104,7 @@ class Command(BaseCommand):
                 negative_sample_rate=options["negative_sample_rate"],
                 rounds=options["rounds"],
                 name=options["name"],
+                actor=command_actor(options.get("actor")),
                 progress=progress,
                 on_stage=progress.stage,
             )

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from common.commands import add_actor_argument, command_actor
 from common.formatting import fmt_number
 from modelregistry.choices import DEFAULT_MODEL_NAME
 from monitoring import services
@@ -25,6 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--window-days", type=int, help="Labelled prediction dates (default 20).")
         parser.add_argument("--min-positives", type=int, help="Realised positives needed before any action.")
         parser.add_argument("--name", default=DEFAULT_MODEL_NAME, help="Model name (default %(default)s).")
+        add_actor_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["window_days"] is not None and options["window_days"] < 1:
@@ -35,6 +37,7 @@ class Command(BaseCommand):
                 as_of=options["date"],
                 window_days=options["window_days"],
                 min_positives=options["min_positives"],
+                actor=command_actor(options.get("actor")),
             )
         except services.MonitoringError as exc:
             raise CommandError(str(exc)) from exc

@@ -11,6 +11,7 @@ from common.choices import RunStatus
 from common.formatting import as_date, iso_date
 from common.tasks import session_skip_reason
 from marketdata.sessions import is_trading_session
+from modelregistry.artifacts import ArtifactIntegrityError
 from predictions import services, tasks
 from predictions.exceptions import PredictionError
 from predictions.models import BatchRun
@@ -54,6 +55,9 @@ class Command(BaseCommand):
                 run = services.batch_run_inline(date=day, chunk_size=chunk_size)
         except PredictionError as exc:
             raise CommandError(exc.message) from exc
+        except (ArtifactIntegrityError, FileNotFoundError) as exc:
+            # The run is recorded FAILED with the reason; the operator gets one line, not a traceback.
+            raise CommandError(f"The production model cannot be used: {exc}. Roll back or re-register it.") from exc
         if run.status != RunStatus.SUCCEEDED:
             raise CommandError(f"Batch run {run.pk} for {run.date} ended {run.status}: {run.error or 'still running'}")
         timings = ", ".join(f"{k} {v:.2f}s" for k, v in run.timings.items() if v is not None)

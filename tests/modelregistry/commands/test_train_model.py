@@ -5,26 +5,13 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import transaction
 
 from features import spec
-from marketdata.services import bars_upsert
-from marketdata.synthetic import generate_market
 from modelregistry import artifacts
 from modelregistry.choices import VersionStatus
 from modelregistry.models import ModelVersion
-from modelregistry.services import Universe
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def market() -> tuple[dt.date, dt.date]:
-    synthetic = generate_market(stocks=80, days=420, seed=3, end=dt.date(2024, 6, 28))
-    with transaction.atomic():
-        bars_upsert(frame=synthetic.bars, exchange="NSE")
-    dates = sorted(synthetic.bars["date"].unique())
-    return dates[0].date(), dates[-1].date()
 
 
 def test_train_model_registers_a_candidate_with_metrics_artifacts_and_reference(
@@ -69,27 +56,6 @@ def test_train_model_registers_a_candidate_with_metrics_artifacts_and_reference(
     assert "new circuits only" in text
 
 
-def test_train_model_then_promote_best_picks_the_higher_pr_auc(market: tuple[dt.date, dt.date]) -> None:
-    first, last = market
-    for algorithm in ("lightgbm", "xgboost"):
-        call_command(
-            "train_model",
-            "--algorithm",
-            algorithm,
-            "--start",
-            str(first),
-            "--end",
-            str(last),
-            "--rounds",
-            "30",
-            "--no-progress",
-            stdout=StringIO(),
-        )
-    best = max(ModelVersion.objects.all(), key=lambda v: v.metric("pr_auc") or 0)
-    call_command("promote_model", "--best", "--reason", "demo", stdout=StringIO())
-    assert ModelVersion.objects.get(status=VersionStatus.PRODUCTION).pk == best.pk
-
-
 def test_train_model_explains_bad_input(market: tuple[dt.date, dt.date]) -> None:
     first, last = market
     with pytest.raises(CommandError, match="before"):
@@ -115,11 +81,3 @@ def test_train_model_explains_bad_input(market: tuple[dt.date, dt.date]) -> None
             "train_model", "--algorithm", "xgboost", "--start", str(first), "--end", str(last), "--universe", "NSE,BSE"
         )
     assert not ModelVersion.objects.exists()
-
-
-def test_universe_parsing() -> None:
-    assert str(Universe.parse("all")) == "all"
-    assert Universe.parse("nse, eq").exchange == "NSE"
-    assert Universe.parse("EQ,BE").series == ("EQ", "BE")
-    with pytest.raises(Exception, match="invalid entries"):
-        Universe.parse("EQ,not-a-series")
