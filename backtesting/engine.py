@@ -10,8 +10,8 @@ Timing (day ``t`` is a row of the panel, so "the next trading day" is the next r
   signal needs both. The threshold may also be given per date (``simulate(thresholds=...)``): each
   walk-forward fold scores its test month with its own model and its own threshold.
 * The entry is at day ``t+1``'s open (plus slippage). There is no entry without a bar on ``t+1``, or
-  when ``t+1`` opens at the upper band price (``circuits.is_at_upper_band``): a stock locked at its
-  upper circuit has only buyers. A stock already held is not bought again.
+  when ``t+1`` opens at the upper band price of its band (``circuits.upper_band_price``): a stock
+  locked at its upper circuit has only buyers. A stock already held is not bought again.
 * Sizing: the day's entries, best score first and at most ``max_positions`` open at once, share the
   cash equally (optionally capped at ``max_position_weight`` of equity); whole shares only, and the
   cost of the buy must fit in the budget. Liquidity cap: at most ``liquidity_share`` of the stock's
@@ -19,7 +19,7 @@ Timing (day ``t`` is a row of the panel, so "the next trading day" is the next r
   known after its close, so using it would look ahead.
 * The exit is at the close of the ``holding_days``-th trading day counted from the entry day (1: the
   entry day's close, an intraday round trip). A stock that closes at its lower circuit
-  (``circuits.is_lower_circuit``) has only sellers, and one without a bar cannot be sold: the exit
+  (``circuits.is_lower_lock``) has only sellers, and one without a bar cannot be sold: the exit
   carries to the next day's close, again while it stays locked or absent. Whatever is still open on
   the last date is sold at its last close and marked ``end_of_data``.
 * Costs (:mod:`backtesting.costs`): the buy leg is charged at entry for the planned product
@@ -27,7 +27,7 @@ Timing (day ``t`` is a row of the panel, so "the next trading day" is the next r
   product it turned out to be (a carried intraday position becomes delivery) and the difference is
   charged, so the trade's ``costs`` are exact.
 * Bands: the band matrix is the band in force on each day (from the exchange's file, or
-  ``circuits.infer_band``). It decides only whether an order can fill on the day it is placed, never
+  ``circuits.band_estimate``). It decides only whether an order can fill on the day it is placed, never
   which stock is chosen.
 * Corporate actions: prices are raw. When a stock held overnight moves beyond
   ``circuits.CORPORATE_ACTION_MOVE_PCT`` against its previous close (a split or bonus), the move is
@@ -280,26 +280,32 @@ def simulate(
 ) -> BacktestResult:
     """Trade the signals of ``scores`` (T, N) on ``panel`` under ``config``; see the module docstring.
 
-    ``bands`` (T, N) are band percents per stock-day; None infers them with ``circuits.infer_band``
-    (the panel's ``band`` from the exchange files overriding). ``thresholds`` (T,) replaces ``config.threshold`` with
-    one threshold per signal date (NaN: no signal that day).
+    ``bands`` (T, N) are band percents per stock-day; None estimates them causally with
+    ``circuits.band_estimate`` (the panel's ``band`` from the exchange files overriding).
+    ``thresholds`` (T,) replaces ``config.threshold`` with one threshold per signal date (NaN: no
+    signal that day).
     """
     cfg = config or BacktestConfig()
     rates = cfg.costs
     score = np.asarray(scores, dtype=np.float64)
-    band = (
-        circuits.infer_band(panel.close, panel.prev_close, known_band=panel.band)
-        if bands is None
-        else np.asarray(bands, dtype=np.float64)
-    )
+    tick = circuits.tick_paise(panel.open, panel.high, panel.low, panel.close)
+    if bands is None:
+        # The band in force at an open is the one known at the previous close (or from the band file).
+        estimated = circuits.band_estimate(panel.close, panel.high, panel.low, panel.prev_close, tick=tick)
+        known_at_open = np.vstack([np.full((1, panel.shape[1]), np.nan), estimated[:-1]])
+        band = np.where(np.isnan(panel.band), known_at_open, panel.band)
+    else:
+        band = np.asarray(bands, dtype=np.float64)
     _check_shapes(panel, scores=score, bands=band)
     t_len, n_len = panel.shape
     opens, close, prev = panel.open, panel.close, panel.prev_close
     has_bar = panel.has_bar
     with np.errstate(invalid="ignore"):
         can_open = has_bar & (opens > 0)
-    locked_open = circuits.is_at_upper_band(opens, prev, band)
-    lower_locked = circuits.is_lower_circuit(close, panel.low, prev, band)
+    with np.errstate(invalid="ignore"):
+        open_band_price = circuits.upper_band_price(prev, band, tick=circuits.at_the_open(tick, opens))
+        locked_open = circuits.to_paise(opens) == circuits.to_paise(open_band_price)
+    lower_locked = circuits.is_lower_lock(close, panel.low, prev, tick=tick)
     corporate_action = np.abs(circuits.move_pct(close, prev)) > circuits.CORPORATE_ACTION_MOVE_PCT
     traded_value = np.nan_to_num(close * panel.volume, nan=0.0)
     signal = signals_from_scores(score, threshold=cfg.threshold if thresholds is None else thresholds, top_k=cfg.top_k)

@@ -7,7 +7,9 @@ Pure (no Django): the Django side passes ``settings.VCP_DATA_DIR / "backtesting"
   ``(T, N)`` float64 fields of ``marketdata.panel.GRID_FIELDS`` (bars and bands);
 - the rows of ``modelregistry.datasets.panel_dataset``: ``X`` (R, F) float32, ``y`` (R,) 0/1,
   ``date_idx``/``stock_idx`` (R,) int64, ``hit_today`` (R,) bool and ``return_20d`` (R,) float32
-  (the baselines' inputs). Rows are ordered by date, then stock.
+  (the baselines' inputs), and per truth (``circuits.TRUTHS``) its label, today's flag and 5-date
+  count (``truth_<name>_<part>``), so every fold is scored on the three truths. Rows are ordered by
+  date, then stock.
 
 ``key`` is a sha256 over the feature-set hash, the label horizon and every panel array, so equal
 keys mean equal rows. An entry is written into a hidden directory and renamed into place: a reader
@@ -31,11 +33,14 @@ import numpy.typing as npt
 from features import spec
 from marketdata.panel import GRID_FIELDS, Panel
 from modelregistry.datasets import PanelDataset
+from modelregistry.evaluation import TRUTH_NAMES, truth_info_key
 from modelregistry.training import INFO_HIT_TODAY, INFO_RETURN_20D, INFO_SERIES, Dataset
 
 _META = "meta.json"
-_FORMAT = 3  # 3: the band and the series are (T, N) histories, not one value per stock
-_ROW_ARRAYS = ("X", "y", "date_idx", "stock_idx", "hit_today", "return_20d")
+_FORMAT = 4  # 4: the three truths per row; 3: the band and the series are (T, N) histories
+_TRUTH_PARTS = ("y", "hit_today", "count_5d")
+_TRUTH_ARRAYS = {f"truth_{name}_{part}": truth_info_key(name, part) for name in TRUTH_NAMES for part in _TRUTH_PARTS}
+_ROW_ARRAYS = ("X", "y", "date_idx", "stock_idx", "hit_today", "return_20d", *_TRUTH_ARRAYS)
 _STOCK_ARRAYS = ("symbols", "series", "instrument_ids", "series_names")
 
 
@@ -78,7 +83,21 @@ class CachedFeatures:
     def all_rows(self) -> Dataset:
         return self._dataset(slice(0, self.n_rows))
 
-    def _dataset(self, rows: slice) -> Dataset:
+    def row_positions(self, date_idx: npt.ArrayLike, stock_idx: npt.ArrayLike) -> npt.NDArray[np.int64]:
+        """Positions of the rows ``(date_idx, stock_idx)`` in the entry; KeyError for a row it lacks."""
+        n = self.panel.shape[1]
+        keys = np.asarray(self.arrays["date_idx"], dtype=np.int64) * n + np.asarray(self.arrays["stock_idx"])
+        wanted = np.asarray(date_idx, dtype=np.int64) * n + np.asarray(stock_idx, dtype=np.int64)
+        pos = np.searchsorted(keys, wanted)  # rows are ordered by date, then stock
+        if len(wanted) and (pos.max() >= len(keys) or not np.array_equal(keys[pos], wanted)):
+            raise KeyError("some rows are not in the cached features")
+        return pos.astype(np.int64)
+
+    def rows_at(self, positions: npt.ArrayLike) -> Dataset:
+        """The rows at ``positions`` (from ``row_positions``), as a Dataset."""
+        return self._dataset(np.asarray(positions, dtype=np.int64))
+
+    def _dataset(self, rows: slice | npt.NDArray[np.int64]) -> Dataset:
         a = self.arrays
         date_idx, stock_idx = np.asarray(a["date_idx"][rows]), np.asarray(a["stock_idx"][rows])
         return Dataset(
@@ -92,6 +111,7 @@ class CachedFeatures:
                 INFO_SERIES: self.panel.series_at(date_idx, stock_idx),
                 INFO_HIT_TODAY: np.asarray(a["hit_today"][rows]),
                 INFO_RETURN_20D: np.asarray(a["return_20d"][rows]),
+                **{info_key: np.asarray(a[name][rows]) for name, info_key in _TRUTH_ARRAYS.items()},
             },
         )
 
@@ -111,6 +131,8 @@ def _arrays_of(data: PanelDataset) -> dict[str, npt.NDArray[Any]]:
         "hit_today": np.asarray(ds.info[INFO_HIT_TODAY], dtype=bool),
         "return_20d": np.asarray(ds.info[INFO_RETURN_20D], dtype=np.float32),
     }
+    for name, info_key in _TRUTH_ARRAYS.items():
+        out[name] = np.asarray(ds.info[info_key], dtype=np.float32 if not name.endswith("hit_today") else bool)
     for name in GRID_FIELDS:
         out[name] = getattr(panel, name)
     return out

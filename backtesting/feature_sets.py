@@ -4,9 +4,10 @@ Pure (no Django). A variant keeps the columns of ``features.spec.FEATURE_NAMES``
 order, so a model trained on it scores rows built the same way.
 
 - ``all``: the 25 features.
-- ``no_circuit_history``: without the circuit-history counts (``uc_count20``, ``uc_count60``,
-  ``days_since_uc``). Circuits come in streaks, so these carry most of the "hit today" signal; the
-  variant asks how much the rest (the VCP pattern, momentum, the band distance) adds on its own.
+- ``no_circuit_history``: without the lock and strict-lock history (``lock_count20``,
+  ``lock_count60``, ``days_since_lock``, ``strict_count5``, ``strict_count20``,
+  ``days_since_strict``). Circuits come in streaks, so these carry most of the "hit today" signal; the
+  variant asks how much the rest (the VCP pattern, momentum, the band) adds on its own.
 - ``vcp_only``: the Volatility Contraction Pattern itself: the trend-template, contraction and volume
   families, no circuit, momentum or liquidity features.
 """
@@ -20,7 +21,14 @@ import numpy as np
 from features import spec
 from modelregistry.training import Dataset
 
-_CIRCUIT_HISTORY = ("uc_count20", "uc_count60", "days_since_uc")
+_CIRCUIT_HISTORY = (
+    "lock_count20",
+    "lock_count60",
+    "days_since_lock",
+    "strict_count5",
+    "strict_count20",
+    "days_since_strict",
+)
 _VCP_FAMILIES = ("trend", "contraction", "volume")
 
 FEATURE_SETS: dict[str, tuple[str, ...]] = {

@@ -88,8 +88,9 @@ class FoldOutcome:
     index: int
     valid_start: Any  # datetime.date: first validation date
     threshold: float
+    new_circuit_threshold: float
     best_iteration: int
-    metrics: dict[str, Any]  # evaluation.evaluate on the test month, with the baselines
+    metrics: dict[str, Any]  # evaluation.evaluate on the test month, with the baselines (and three truths)
     valid_metrics: dict[str, Any]
     feature_importance: dict[str, float]
     rows: dict[str, int]
@@ -165,6 +166,7 @@ def train_fold(dataset: training.Dataset, fold: Fold, *, config: FoldConfig, pur
         index=fold.index,
         valid_start=np.datetime64(split.valid.dates[split.valid.date_idx[0]], "D").astype(object),
         threshold=float(result.threshold),
+        new_circuit_threshold=float(result.new_circuit_threshold),
         best_iteration=int(result.best_iteration),
         metrics=result.test_metrics,
         valid_metrics=result.valid_metrics,

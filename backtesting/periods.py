@@ -9,7 +9,9 @@ momentum baseline) and the series (EQ against the rest).
 The output has the shape of ``modelregistry.evaluation.evaluate`` (parts ``all``, ``new_circuits``,
 ``series_eq``, ``series_other``, each ``{"model": {...}, "baselines": {"hit_today", "momentum_top_k"}}``)
 built from the same ``classification_metrics`` and ``top_k_per_day``; only the decision is passed in
-rather than derived from one threshold.
+rather than derived from one threshold. Rows that carry the three truths (``truths`` and the per-row
+``threshold``) add ``truths``: ``evaluation.evaluate_truths`` beside "hit today" and "count over 5
+days", overall and in every year and quarter.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from modelregistry.evaluation import DEFAULT_K, classification_metrics, top_k_per_day
+from modelregistry.evaluation import DEFAULT_K, Truth, classification_metrics, evaluate_truths, top_k_per_day
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -39,12 +41,20 @@ class ScoredRows:
     hit_today: BoolArray
     momentum: FloatArray
     series: npt.NDArray[np.object_]
+    truths: tuple[Truth, ...] = ()
+    threshold: FloatArray | None = None  # (R,) the decision threshold in force for each row
+    new_threshold: FloatArray | None = None  # (R,) the new-circuit ranking's threshold
+    strict_eligible: BoolArray | None = None  # (R,) a lock tomorrow would be a round move (rankings)
 
     def __post_init__(self) -> None:
         n = len(self.y)
         for name in ("probability", "decision", "dates", "hit_today", "momentum", "series"):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"{name} has {len(getattr(self, name))} rows, y has {n}")
+        for name in ("threshold", "new_threshold", "strict_eligible"):
+            value = getattr(self, name)
+            if value is not None and len(value) != n:
+                raise ValueError(f"{name} has {len(value)} rows, y has {n}")
 
     def __len__(self) -> int:
         return len(self.y)
@@ -59,6 +69,10 @@ class ScoredRows:
             hit_today=self.hit_today[m],
             momentum=self.momentum[m],
             series=self.series[m],
+            truths=tuple(truth.take(m) for truth in self.truths),
+            threshold=None if self.threshold is None else self.threshold[m],
+            new_threshold=None if self.new_threshold is None else self.new_threshold[m],
+            strict_eligible=None if self.strict_eligible is None else self.strict_eligible[m],
         )
 
 
@@ -83,6 +97,18 @@ def evaluate_rows(rows: ScoredRows, *, k: int = DEFAULT_K) -> dict[str, Any]:
     report: dict[str, Any] = {"k": k, "all": _part(rows, k)}
     for name, mask in (("new_circuits", ~rows.hit_today), ("series_eq", is_eq), ("series_other", ~is_eq)):
         report[name] = _part(rows.take(mask), k)
+    if rows.truths and rows.threshold is not None:
+        eligible = rows.strict_eligible
+        strict = rows.probability if eligible is None else np.where(eligible, rows.probability, 0.0)
+        report["truths"] = evaluate_truths(
+            rows.probability,
+            rows.threshold,
+            day=rows.dates,
+            truths=rows.truths,
+            k=k,
+            scores_by_truth={"strict": strict},
+            new_threshold=rows.new_threshold,
+        )
     return report
 
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from backtesting import selectors
 from backtesting.jsonify import jsonable
 from backtesting.models import BacktestRun, ComparisonRun, WalkForwardFold, WalkForwardRun
+from modelregistry.evaluation import truths_rows
 
 PLOT_CONFIG = {"responsive": True, "displaylogo": False}
 _LAYOUT: dict[str, Any] = {
@@ -43,6 +44,12 @@ _PERIOD_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("new_circuits", "momentum_top_k", "pr_auc", "New circuits momentum PR-AUC"),
     ("new_circuits", "model", "f1", "New circuits F1"),
     ("series_eq", "model", "pr_auc", "EQ PR-AUC"),
+    ("truths.strict.all", "model", "pr_auc", "Strict PR-AUC"),
+    ("truths.strict.all", "hit_today", "pr_auc", "Strict hit today PR-AUC"),
+    ("truths.strict.all", "count_5d", "pr_auc", "Strict count 5d PR-AUC"),
+    ("truths.lock.all", "model", "pr_auc", "Lock PR-AUC"),
+    ("truths.lock.all", "hit_today", "pr_auc", "Lock hit today PR-AUC"),
+    ("truths.lock.all", "count_5d", "pr_auc", "Lock count 5d PR-AUC"),
 )
 _RISK_ROWS: tuple[tuple[str, str, str], ...] = (
     # (key, label, format)
@@ -73,6 +80,10 @@ def _figure(fig: go.Figure) -> dict[str, Any]:
 
 
 def _metric(block: dict[str, Any], part: str, scorer: str, key: str, k: int) -> float | None:
+    """One metric of an ``evaluate``-shaped block; ``part`` "truths.<truth>.<slice>" reads a truth."""
+    if part.startswith("truths."):
+        _, truth, part = part.split(".")
+        block = (block.get("truths") or {}).get(truth) or {}
     section = block.get(part) or {}
     values = section.get("model") if scorer == "model" else (section.get("baselines") or {}).get(scorer)
     if key == "precision_at_k":
@@ -202,6 +213,7 @@ def report_context(run: BacktestRun) -> dict[str, Any]:
         "trade_stats": (run.risk.get("strategy") or {}).get("trades") or {},
         "deflated": (run.risk or {}).get("deflated_sharpe") or {},
         "years": period_table(run.metrics, "year") if run.metrics else None,
+        "truths": truths_rows((run.metrics or {}).get("overall") or {}),
         "quarters": period_table(run.metrics, "quarter") if run.metrics else None,
         "figures": figures,
         "plot_config": PLOT_CONFIG,
@@ -291,6 +303,15 @@ COMPARED: tuple[tuple[str, str, str, str], ...] = (
     ("all", "hit_today", "pr_auc", "Baseline hit today: PR-AUC"),
     ("all", "hit_today", "f1", "Baseline hit today: F1"),
     ("all", "momentum_top_k", "pr_auc", "Baseline momentum: PR-AUC"),
+    ("truths.strict.all", "model", "pr_auc", "Strict truth: PR-AUC"),
+    ("truths.strict.all", "model", "precision_at_k", "Strict truth: precision@k per day"),
+    ("truths.strict.new_circuits", "model", "pr_auc", "Strict truth, new circuits: PR-AUC"),
+    ("truths.strict.all", "hit_today", "pr_auc", "Strict truth: hit today PR-AUC"),
+    ("truths.strict.all", "count_5d", "pr_auc", "Strict truth: count over 5 days PR-AUC"),
+    ("truths.lock.all", "model", "pr_auc", "Lock truth: PR-AUC"),
+    ("truths.lock.all", "model", "precision_at_k", "Lock truth: precision@k per day"),
+    ("truths.lock.all", "hit_today", "pr_auc", "Lock truth: hit today PR-AUC"),
+    ("truths.lock.all", "count_5d", "pr_auc", "Lock truth: count over 5 days PR-AUC"),
 )
 
 

@@ -17,7 +17,6 @@ bit-identical values at t (tests/features/test_no_lookahead.py).
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +26,15 @@ from scipy import ndimage
 
 from features import spec
 from features.adjust import AdjustedPanel, adjust_panel
-from marketdata.circuits import infer_band, is_upper_circuit, upper_band_price
+from marketdata.circuits import (
+    band_estimate,
+    band_rounding_gap,
+    is_strict_upper,
+    is_upper_lock,
+    rolling_count,
+    tick_paise,
+    upper_band_price,
+)
 from marketdata.panel import Panel
 
 FloatArray = npt.NDArray[np.float64]
@@ -159,6 +166,20 @@ def _trailing_rank(values: FloatArray, window: int) -> FloatArray:
     return out
 
 
+def _days_since(flag: npt.NDArray[np.bool_], age: IntArray) -> FloatArray:
+    """Dates since the last True (0 = today), capped at ``spec.DAYS_SINCE_CAP``.
+
+    A flag seen defines the value at once; "none seen" means the cap only once the stock's history
+    covers the cap, NaN before.
+    """
+    rows = np.arange(flag.shape[0], dtype=np.int64)[:, None]
+    last = np.maximum.accumulate(np.where(flag, rows, -1), axis=0)
+    since = (rows - last).astype(np.float64)
+    cap = spec.DAYS_SINCE_CAP
+    seen = (last >= 0) & (since <= cap)
+    return np.where(seen, since, np.where(age > cap, float(cap), np.nan))
+
+
 def _cross_sectional_rank(values: FloatArray) -> FloatArray:
     """Percentile rank (average ties, in (0, 1]) of each row's non-NaN values."""
     return pd.DataFrame(values).rank(axis=1, pct=True).to_numpy(dtype=np.float64)
@@ -172,7 +193,7 @@ def _compute(panel: Panel, start: int) -> Float32Array:
     adj: AdjustedPanel = adjust_panel(panel).take_rows(start)
     raw_close = panel.close[start:]
     raw_high = panel.high[start:]
-    raw_prev = panel.prev_close[start:]
+    raw_low = panel.low[start:]
     t_len, n_len = raw_close.shape
     # Feature-major, so each feature is one contiguous write; callers see a (T, N, F) view.
     out = np.empty((spec.N_FEATURES, t_len, n_len), dtype=np.float32)
@@ -193,15 +214,9 @@ def _compute(panel: Panel, start: int) -> Float32Array:
         # Trend template
         high = np.where(np.isnan(adj.high), -np.inf, adj.high)
         low = np.where(np.isnan(adj.low), np.inf, adj.low)
-        close_sums = _prefix_sums(close)
-        sma = {w: _window_mean(close_sums, w) for w in spec.SMA_WINDOWS}
-        put("close_sma50", close / sma[50] - 1.0)
-        put("close_sma150", close / sma[150] - 1.0)
-        put("close_sma200", close / sma[200] - 1.0)
-        put("sma200_slope20", sma[200] / _lag(sma[200], spec.SLOPE_LAG) - 1.0)
+        put("close_sma50", close / _window_mean(_prefix_sums(close), spec.SMA_WINDOW) - 1.0)
         put("dist_high252", close / _rolling_max(high, spec.YEAR) - 1.0)
         put("dist_low252", close / _rolling_min(low, spec.YEAR) - 1.0)
-        del sma, close_sums
 
         # Volatility contraction
         range_sums = _prefix_sums(np.fmax(adj.high, adj.reference) - np.fmin(adj.low, adj.reference))
@@ -217,13 +232,8 @@ def _compute(panel: Panel, start: int) -> Float32Array:
         depth[depth < _FLAT] = 0.0
         # depths[0] is the oldest segment (59-45 dates ago), depths[-1] the latest (14-0).
         depths = [_lag(depth, seg * k) if k else depth for k in range(spec.CONTRACTION_SEGMENTS - 1, -1, -1)]
-        run = np.zeros_like(depth)
-        for older, newer in itertools.pairwise(depths):
-            run = np.where(newer < older, run + 1.0, 0.0)
-        put("contraction_count", run)
         put("contraction_max_depth", np.maximum.reduce(depths))
-        put("contraction_last_first", _ratio(depths[-1], depths[0]))
-        del depth, depths, run, seg_high
+        del depth, depths, seg_high
         tight = spec.TIGHT_WINDOW
         put("range_tight10", (_rolling_max(high, tight) - _rolling_min(low, tight)) / close)
         del high, low
@@ -244,24 +254,25 @@ def _compute(panel: Panel, start: int) -> Float32Array:
         del long_return
         put("close_location", _ratio(close - adj.low, adj.high - adj.low))
 
-        # Circuit history, on prices as traded: the same rule the labels use.
-        band = infer_band(raw_close, raw_prev, known_band=panel.band[start:])
-        circuits = is_upper_circuit(raw_close, raw_high, raw_prev, band)
-        counts = np.cumsum(circuits, axis=0, dtype=np.int64)
-        for name, window in (("uc_count20", spec.UC_SHORT), ("uc_count60", spec.UC_LONG)):
-            windowed = counts.copy()
-            windowed[window:] -= counts[:-window]
-            put(name, windowed.astype(np.float64))
-        rows = np.arange(t_len, dtype=np.int64)[:, None]
-        last_hit = np.maximum.accumulate(np.where(circuits, rows, -1), axis=0)
-        since = (rows - last_hit).astype(np.float64)
-        cap = spec.DAYS_SINCE_CAP
-        seen = (last_hit >= 0) & (since <= cap)
-        # A circuit seen defines the value at once; "none seen" means the cap only once the
-        # stock's history covers the cap.
-        put("days_since_uc", np.where(seen, since, np.where(age > cap, float(cap), np.nan)), history=1)
+        # Circuit history, on prices as traded against the previous close as traded (adjusted only
+        # on an action day the exchange did not re-reference), with the lock flag the labels use.
+        ref = adj.raw_reference
+        tick = tick_paise(panel.open[start:], raw_high, raw_low, raw_close)
+        locked = is_upper_lock(raw_close, raw_high, ref, tick=tick)
+        strict = is_strict_upper(raw_close, raw_high, ref)
+        put("lock_count20", rolling_count(locked, spec.LOCK_SHORT))
+        put("lock_count60", rolling_count(locked, spec.LOCK_LONG))
+        put("days_since_lock", _days_since(locked, age), history=1)
+        put("strict_count5", rolling_count(strict, spec.STRICT_SHORT))
+        put("strict_count20", rolling_count(strict, spec.STRICT_LONG))
+        put("days_since_strict", _days_since(strict, age), history=1)
+        del locked, strict
+        band = band_estimate(raw_close, raw_high, raw_low, ref, tick=tick, known_band=panel.band[start:])
         put("band_pct", band)
-        put("band_distance", upper_band_price(adj.raw_reference, band) / adj.raw_close - 1.0)
+        put("band_distance", upper_band_price(ref, band, tick=tick) / raw_close - 1.0)
+        put("band_rounding_gap", band_rounding_gap(raw_close, band, tick=tick))
+        put("band5_rounding_gap", band_rounding_gap(raw_close, 5.0, tick=tick))
+        del band, tick
 
         # Liquidity and price level
         traded = _window_mean(_prefix_sums(adj.raw_close * adj.raw_volume), spec.TRADED_VALUE_WINDOW)

@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 
 from marketdata.calendar import trading_sessions
-from marketdata.circuits import TICK, lower_band_price, upper_band_price, upper_circuit_panel
+from marketdata.circuits import TICK, lower_band_price, truth_flags, upper_band_price
 from marketdata.ingest.frame import BAR_VALUE_COLUMNS
 from marketdata.panel import Panel
 
@@ -191,9 +191,9 @@ class SyntheticMarket:
         return out
 
     def upper_circuit_rate(self) -> float:
-        """Share of stock-days flagged as upper circuits with bands inferred from the bars."""
+        """Share of stock-days locked at the upper circuit (the platform's label truth), read from the bars."""
         p = self.panel()
-        flags = upper_circuit_panel(p.close, p.high, p.prev_close)
+        flags = truth_flags(p.open, p.high, p.low, p.close, p.prev_close)["platform"]
         return float(flags[p.has_bar].mean())
 
 

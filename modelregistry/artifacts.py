@@ -100,6 +100,11 @@ class LoadedArtifact:
         return float(self.metadata["threshold"])
 
     @property
+    def new_circuit_threshold(self) -> float:
+        """The decision threshold of the new-circuit ranking (versions before it: the main one)."""
+        return float(self.metadata.get("new_circuit_threshold", self.metadata["threshold"]))
+
+    @property
     def calibration(self) -> Calibration:
         return Calibration.from_dict(self.metadata["calibration"])
 

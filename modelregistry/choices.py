@@ -21,6 +21,8 @@ class PromotionAction(models.TextChoices):
     PROMOTE = "promote", "Promoted"
     ROLLBACK = "rollback", "Rolled back"
     ARCHIVE = "archive", "Archived"
+    # The promotion gate said no (promote_model --best, the monthly challenger): why is recorded.
+    REFUSE = "refuse", "Promotion refused"
 
 
 SYSTEM_ACTOR = "system"

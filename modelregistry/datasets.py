@@ -17,6 +17,7 @@ from features import spec
 from features.vcp import FeatureCube, compute_features
 from marketdata import circuits
 from marketdata.panel import Panel
+from modelregistry.evaluation import truth_info_key
 from modelregistry.training import INFO_HIT_TODAY, INFO_RETURN_20D, INFO_SERIES, Dataset, build_dataset
 
 INFO_NEW_CIRCUIT = "new_circuit_candidate"
@@ -28,31 +29,41 @@ class PanelDataset:
 
     panel: Panel
     cube: FeatureCube
-    upper_circuit: npt.NDArray[np.bool_]
-    labels: npt.NDArray[np.float64]
+    upper_circuit: npt.NDArray[np.bool_]  # (T, N) the label truth's flag on each day
+    labels: npt.NDArray[np.float64]  # (T, N) the label truth's next-day label
+    flags: dict[str, npt.NDArray[np.bool_]]  # (T, N) every truth's flag, keyed by circuits.TRUTHS
+    label_truth: str
     dataset: Dataset
     horizon: int
     seconds: dict[str, float]
 
 
-def panel_dataset(panel: Panel, *, horizon: int = 1) -> PanelDataset:
-    """Compute the 25 features over the whole panel, the upper-circuit flags and the label.
+def panel_dataset(panel: Panel, *, horizon: int = 1, label_truth: str = "platform") -> PanelDataset:
+    """Compute the 25 features over the whole panel, the three truths' flags and labels.
 
-    Rows of the dataset are the stock-days with a bar and a known label. Per-row info carries the
-    series (EQ vs the rest), today's circuit flag (the "hit today" baseline and the new-circuit slice)
-    and the 20-day return (the momentum baseline).
+    ``label_truth`` (one of ``circuits.TRUTHS``) is the label ``y`` the rows carry. Rows are the
+    stock-days with a bar and a known label. Per-row info carries the series of the day, the label
+    truth's flag today (the "hit today" rule and the new-circuit slice), the 20-day return, and for
+    every truth its label, today's flag and its lock count over the last 5 dates.
     """
+    if label_truth not in circuits.TRUTHS:
+        raise ValueError(f"label_truth must be one of {circuits.TRUTHS}, not {label_truth!r}")
     started = time.perf_counter()
     cube = compute_features(panel)
     features_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    upper = circuits.upper_circuit_panel(panel.close, panel.high, panel.prev_close, band=panel.band)
-    labels = circuits.next_day_label(upper, panel.has_bar, horizon=horizon)
-    row_info = {
+    flags = circuits.truth_flags(panel.open, panel.high, panel.low, panel.close, panel.prev_close)
+    labels_of = {name: circuits.next_day_label(flag, panel.has_bar, horizon=horizon) for name, flag in flags.items()}
+    upper, labels = flags[label_truth], labels_of[label_truth]
+    row_info: dict[str, npt.NDArray[np.generic]] = {
         INFO_SERIES: panel.day_series(),  # the series of each row's day: it changes, and later is the future
         INFO_HIT_TODAY: upper,
         INFO_RETURN_20D: cube.feature("return_20d"),
     }
+    for name, flag in flags.items():
+        row_info[truth_info_key(name, "y")] = labels_of[name]
+        row_info[truth_info_key(name, "hit_today")] = flag
+        row_info[truth_info_key(name, "count_5d")] = circuits.rolling_count(flag, 5)
     dataset = build_dataset(
         cube.values, labels, panel.dates, feature_names=spec.FEATURE_NAMES, has_bar=panel.has_bar, row_info=row_info
     )
@@ -61,6 +72,8 @@ def panel_dataset(panel: Panel, *, horizon: int = 1) -> PanelDataset:
         cube=cube,
         upper_circuit=upper,
         labels=labels,
+        flags=flags,
+        label_truth=label_truth,
         dataset=dataset,
         horizon=horizon,
         seconds={"features": features_seconds, "labels_and_rows": time.perf_counter() - started},

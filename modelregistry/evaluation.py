@@ -22,7 +22,7 @@ flattered nor punished by row order. A day with fewer than k rows is scored on a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -240,13 +240,18 @@ class Truth:
     hit_today: BoolArray
     count_5d: FloatArray
 
+    def take(self, rows: npt.ArrayLike) -> Truth:
+        """The same truth on a subset of the rows (a boolean mask or indices)."""
+        m = np.asarray(rows)
+        return Truth(name=self.name, y=self.y[m], hit_today=self.hit_today[m], count_5d=self.count_5d[m])
+
 
 def _truth_part(
-    y: FloatArray, score: FloatArray, threshold: float, day: np.ndarray, truth: Truth, mask: BoolArray, k: int
+    y: FloatArray, score: FloatArray, threshold: FloatArray, day: np.ndarray, truth: Truth, mask: BoolArray, k: int
 ) -> dict[str, Any]:
     hit, count = truth.hit_today[mask], truth.count_5d[mask]
     return {
-        "model": classification_metrics(y[mask], score[mask], score[mask] >= threshold, day=day[mask], k=k),
+        "model": classification_metrics(y[mask], score[mask], score[mask] >= threshold[mask], day=day[mask], k=k),
         "baselines": {
             "hit_today": classification_metrics(y[mask], hit.astype(np.float64), hit, day=day[mask], k=k),
             "count_5d": classification_metrics(y[mask], count, count >= 1, day=day[mask], k=k),
@@ -254,29 +259,59 @@ def _truth_part(
     }
 
 
+def truth_info_key(truth: str, part: str) -> str:
+    """The row-info key of one truth's per-row array: ``part`` is y, hit_today or count_5d."""
+    return f"truth:{truth}:{part}"
+
+
+def truths_from_info(info: Mapping[str, Any]) -> list[Truth]:
+    """The truths whose arrays a dataset's row info carries (``modelregistry.datasets`` puts them)."""
+    return [
+        Truth(
+            name=name,
+            y=np.asarray(info[truth_info_key(name, "y")], dtype=np.float64),
+            hit_today=np.asarray(info[truth_info_key(name, "hit_today")], dtype=bool),
+            count_5d=np.asarray(info[truth_info_key(name, "count_5d")], dtype=np.float64),
+        )
+        for name in TRUTH_NAMES
+        if truth_info_key(name, "y") in info
+    ]
+
+
 def evaluate_truths(
     proba: npt.ArrayLike,
-    threshold: float,
+    threshold: float | npt.ArrayLike,
     *,
     day: npt.ArrayLike,
     truths: Sequence[Truth],
     k: int = DEFAULT_K,
+    scores_by_truth: Mapping[str, npt.ArrayLike] | None = None,
     new_proba: npt.ArrayLike | None = None,
-    new_threshold: float | None = None,
+    new_threshold: float | npt.ArrayLike | None = None,
 ) -> dict[str, Any]:
     """For each truth: the model against "hit today" and "count over 5 days", on all rows and on new
     circuits only (rows not locked today under that truth), with precision@k per day over the
     whole universe of rows each day.
 
+    ``scores_by_truth`` gives a truth the model's own score for that event (the strict truth: the
+    strict-eligible probability, ``modelregistry.rankings``); other truths are scored with ``proba``.
     ``new_proba`` ``(R,)`` scores the new-circuit slice when the platform has a separate new-circuit
-    ranking (and ``new_threshold`` its decision threshold); otherwise ``proba`` scores it too.
+    ranking (and ``new_threshold`` its decision threshold); otherwise the truth's score does.
+    A threshold is one number, or one per row ``(R,)`` (a walk-forward: each fold its own).
     """
-    p = np.asarray(proba, dtype=np.float64)
     d = np.asarray(day)
-    fresh = p if new_proba is None else np.asarray(new_proba, dtype=np.float64)
-    fresh_threshold = threshold if new_threshold is None else new_threshold
-    report: dict[str, Any] = {"k": k, "threshold": float(threshold), "new_threshold": float(fresh_threshold)}
+    fresh = threshold if new_threshold is None else new_threshold
+    rows = len(d)
+    cut = np.broadcast_to(np.asarray(threshold, dtype=np.float64), (rows,))
+    fresh_cut = np.broadcast_to(np.asarray(fresh, dtype=np.float64), (rows,))
+    report: dict[str, Any] = {
+        "k": k,
+        "threshold": float(threshold) if np.ndim(threshold) == 0 else None,  # type: ignore[arg-type]
+        "new_threshold": float(fresh) if np.ndim(fresh) == 0 else None,  # type: ignore[arg-type]
+    }
     for truth in truths:
+        p = np.asarray((scores_by_truth or {}).get(truth.name, proba), dtype=np.float64)
+        fresh_p = p if new_proba is None else np.asarray(new_proba, dtype=np.float64)
         y = np.asarray(truth.y, dtype=np.float64)
         if not (len(y) == len(p) == len(d) == len(truth.hit_today) == len(truth.count_5d)):
             raise ValueError(f"truth {truth.name!r} does not have one value per row")
@@ -285,8 +320,8 @@ def evaluate_truths(
         everything = np.ones(len(y), dtype=bool)
         new = ~np.asarray(truth.hit_today, dtype=bool)
         report[truth.name] = {
-            "all": _truth_part(y, p, threshold, d, truth, everything, k),
-            "new_circuits": _truth_part(y, fresh, fresh_threshold, d, truth, new, k),
+            "all": _truth_part(y, p, cut, d, truth, everything, k),
+            "new_circuits": _truth_part(y, fresh_p, fresh_cut, d, truth, new, k),
         }
     return report
 
@@ -314,3 +349,72 @@ def truths_table(report: dict[str, Any], *, k: int = DEFAULT_K) -> list[dict[str
                     }
                 )
     return rows
+
+
+TRUTH_TITLES = {
+    "platform": "The platform's label (lock at the band in force)",
+    "strict": "Strict (close = high, a round 2/5/10/20% move)",
+    "lock": "Tick-aware lock (close = high = a band price)",
+}
+SLICE_TITLES = {"all": "all stock-days", "new_circuits": "new circuits"}
+TRUTH_SCORERS = ("model", *NAIVE_RULES)
+
+
+def _truth_metric(section: dict[str, Any], scorer: str, key: str) -> float | None:
+    block = section.get("model") if scorer == "model" else (section.get("baselines") or {}).get(scorer)
+    value = (block or {}).get(key)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def truths_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per truth and slice of a report holding ``truths`` (``evaluate_truths``): the model
+    against "hit today" and "count over 5 days", PR-AUC and precision@k per day, and whether it beats
+    both rules on both. For tables (model card, backtest report) and the commands' text."""
+    truths = report.get("truths") or {}
+    k = int(truths.get("k", report.get("k", DEFAULT_K)))
+    rows = []
+    for truth, title in TRUTH_TITLES.items():
+        for part, slice_title in SLICE_TITLES.items():
+            section = (truths.get(truth) or {}).get(part)
+            if not section:
+                continue
+            pr_auc = [_truth_metric(section, scorer, "pr_auc") for scorer in TRUTH_SCORERS]
+            at_k = [_truth_metric(section, scorer, f"precision_at_{k}") for scorer in TRUTH_SCORERS]
+            model = section.get("model") or {}
+            rows.append(
+                {
+                    "truth": truth,
+                    "slice": part,
+                    "title": f"{title}, {slice_title}",
+                    "rows": model.get("rows"),
+                    "positives": model.get("positives"),
+                    "k": k,
+                    "pr_auc": pr_auc,
+                    "precision_at_k": at_k,
+                    "f1": _truth_metric(section, "model", "f1"),
+                    "beats_both": all(
+                        (values[0] or 0.0) > (other or 0.0) for values in (pr_auc, at_k) for other in values[1:]
+                    ),
+                }
+            )
+    return rows
+
+
+def truths_lines(report: dict[str, Any], *, indent: str = "  ") -> list[str]:
+    """``truths_rows`` as text: PR-AUC and precision@k of model | hit today | count over 5 days."""
+    rows = truths_rows(report)
+    if not rows:
+        return []
+
+    def trio(values: list[float | None]) -> str:
+        return " | ".join("  -  " if v is None else f"{v:.3f}" for v in values)
+
+    k = rows[0]["k"]
+    out = [f"{indent}Three truths: model | hit today | count over 5 days (PR-AUC; precision@{k} per day)"]
+    for row in rows:
+        verdict = "beats both" if row["beats_both"] else "does NOT beat both"
+        out.append(
+            f"{indent}  {row['truth']:<8} {row['slice']:<12} {row['positives'] or 0:>7,} positives  "
+            f"PR-AUC {trio(row['pr_auc'])}   P@{k} {trio(row['precision_at_k'])}   {verdict}"
+        )
+    return out

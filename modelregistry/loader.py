@@ -78,6 +78,7 @@ class LoadedModel:
     version: int
     algorithm: str
     threshold: float
+    new_circuit_threshold: float
     feature_names: tuple[str, ...]
     feature_set_hash: str
     onnx: OnnxScorer
@@ -125,6 +126,9 @@ def _load_version(version: ModelVersion) -> LoadedModel:
         version=version.version,
         algorithm=version.algorithm,
         threshold=float(version.threshold),
+        new_circuit_threshold=float(
+            version.threshold if version.new_circuit_threshold is None else version.new_circuit_threshold
+        ),
         feature_names=tuple(version.feature_names),
         feature_set_hash=version.feature_set_hash,
         onnx=onnx,

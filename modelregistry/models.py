@@ -25,6 +25,9 @@ class ModelVersion(models.Model):
     checksums = models.JSONField(default=dict, help_text="sha256 per artifact file.")
     metrics = models.JSONField(default=dict, help_text="Test-period metrics, with baselines on the same days.")
     threshold = models.FloatField()
+    new_circuit_threshold = models.FloatField(
+        null=True, blank=True, help_text="Decision threshold of the new-circuit ranking (stocks not locked today)."
+    )
     horizon = models.PositiveSmallIntegerField(default=1)
     feature_names = models.JSONField(default=list)
     feature_set_hash = models.CharField(max_length=64)
@@ -35,6 +38,14 @@ class ModelVersion(models.Model):
     data_fingerprint = models.CharField(max_length=64, blank=True)
     training_config = models.JSONField(default=dict, blank=True)
     reference = models.JSONField(default=dict, blank=True, help_text="Frozen per-feature bins for drift checks.")
+    refit_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="refits",
+        help_text="The validated version whose recipe this production refit reuses; its test metrics are the evidence.",
+    )
     previous_production = models.ForeignKey(
         "self",
         null=True,

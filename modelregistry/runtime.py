@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from modelregistry.rankings import Rankings, rankings_of
+
 if TYPE_CHECKING:
     from modelregistry.artifacts import LoadedArtifact
 
@@ -162,16 +164,18 @@ def explain(model: Any, row: npt.ArrayLike, feature_names: tuple[str, ...], *, t
     ]
 
 
-@dataclass(frozen=True)
-class Scores:
-    probability: FloatArray  # (R,) calibrated
-    decision: BoolArray  # (R,) probability >= threshold
-
-
 class _Scorer:
-    def __init__(self, *, calibration: Calibration, threshold: float, feature_names: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        *,
+        calibration: Calibration,
+        threshold: float,
+        feature_names: tuple[str, ...],
+        new_circuit_threshold: float | None = None,
+    ) -> None:
         self.calibration = calibration
         self.threshold = float(threshold)
+        self.new_circuit_threshold = float(threshold if new_circuit_threshold is None else new_circuit_threshold)
         self.feature_names = tuple(feature_names)
 
     def predict_raw(self, rows: npt.ArrayLike) -> FloatArray:
@@ -181,9 +185,16 @@ class _Scorer:
         """Calibrated probabilities ``(R,)``."""
         return self.calibration.apply(self.predict_raw(rows))
 
-    def score(self, rows: npt.ArrayLike) -> Scores:
-        p = self.predict_proba(rows)
-        return Scores(probability=p, decision=p >= self.threshold)
+    def score(self, rows: npt.ArrayLike) -> Rankings:
+        """The probability and the rankings derived from it (``modelregistry.rankings``), per row."""
+        x = as_rows(rows, len(self.feature_names))
+        return rankings_of(
+            self.predict_proba(x),
+            x,
+            self.feature_names,
+            threshold=self.threshold,
+            new_circuit_threshold=self.new_circuit_threshold,
+        )
 
 
 class OnnxScorer(_Scorer):
@@ -196,11 +207,17 @@ class OnnxScorer(_Scorer):
         calibration: Calibration,
         threshold: float,
         feature_names: tuple[str, ...],
+        new_circuit_threshold: float | None = None,
         intra_op_threads: int = 1,
     ) -> None:
         import onnxruntime as ort
 
-        super().__init__(calibration=calibration, threshold=threshold, feature_names=feature_names)
+        super().__init__(
+            calibration=calibration,
+            threshold=threshold,
+            feature_names=feature_names,
+            new_circuit_threshold=new_circuit_threshold,
+        )
         options = ort.SessionOptions()
         options.intra_op_num_threads = intra_op_threads
         options.inter_op_num_threads = 1
@@ -221,6 +238,7 @@ class OnnxScorer(_Scorer):
             calibration=artifact.calibration,
             threshold=artifact.threshold,
             feature_names=artifact.feature_names,
+            new_circuit_threshold=artifact.new_circuit_threshold,
             intra_op_threads=intra_op_threads,
         )
 
@@ -235,9 +253,15 @@ class NativeScorer(_Scorer):
         calibration: Calibration,
         threshold: float,
         feature_names: tuple[str, ...],
+        new_circuit_threshold: float | None = None,
         n_threads: int = 2,
     ) -> None:
-        super().__init__(calibration=calibration, threshold=threshold, feature_names=feature_names)
+        super().__init__(
+            calibration=calibration,
+            threshold=threshold,
+            feature_names=feature_names,
+            new_circuit_threshold=new_circuit_threshold,
+        )
         if n_features_of(model) != len(self.feature_names):
             raise ValueError(f"model has {n_features_of(model)} features, feature list has {len(self.feature_names)}")
         self.model = model
@@ -257,6 +281,7 @@ class NativeScorer(_Scorer):
             calibration=artifact.calibration,
             threshold=artifact.threshold,
             feature_names=artifact.feature_names,
+            new_circuit_threshold=artifact.new_circuit_threshold,
             n_threads=n_threads,
         )
 

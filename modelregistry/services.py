@@ -60,6 +60,8 @@ class RegisterInput:
     data_fingerprint: str
     training_config: dict[str, Any]
     reference: dict[str, Any]
+    new_circuit_threshold: float | None = None
+    refit_of_id: int | None = None
 
 
 def _actor_fields(actor: Actor) -> tuple[str, Any]:
@@ -95,6 +97,7 @@ def _audit(
     actor: Actor,
     reason: str,
     replaced: ModelVersion | None = None,
+    snapshot: dict[str, Any] | None = None,
 ) -> PromotionEvent:
     actor_name, actor_user = _actor_fields(actor)
     event = PromotionEvent.objects.create(
@@ -107,7 +110,7 @@ def _audit(
         actor=actor_name,
         actor_user=actor_user,
         reason=reason,
-        metrics_snapshot=_snapshot(version),
+        metrics_snapshot={**_snapshot(version), **(snapshot or {})},
     )
     logger.info(
         "registry %s",
@@ -210,7 +213,8 @@ def model_version_register(
                 from_status="",
                 to_status=VersionStatus.CANDIDATE,
                 actor=actor,
-                reason=f"trained {data.algorithm} on {data.train_start}..{data.train_end}",
+                reason=f"trained {data.algorithm} on {data.train_start}..{data.train_end}"
+                + (f", a refit of version id {data.refit_of_id}" if data.refit_of_id else ""),
             )
         except BaseException:
             shutil.rmtree(manifest.directory, ignore_errors=True)
@@ -261,6 +265,39 @@ def model_version_promote(*, version: ModelVersion, actor: Actor, reason: str) -
         target.previous_production = current
         _switch_production(target=target, current=current, action=PromotionAction.PROMOTE, actor=actor, reason=reason)
     return target
+
+
+def model_version_promote_gated(
+    *, version: ModelVersion, actor: Actor, reason: str, sessions: int | None = None
+) -> tuple[ModelVersion, Any]:
+    """Promote ``version`` only if it passes the promotion gate (``modelregistry.gate``); otherwise
+    record a REFUSE event saying why. Returns the version and the gate's verdict.
+
+    The gate scores both models on stored bars, outside any transaction (it takes seconds); the
+    promotion itself then runs the usual checks (artifacts, floors) atomically.
+    """
+    from modelregistry.gate import GATE_SESSIONS, challenger_verdict
+
+    reason = _require_reason(reason)
+    production = model_version_production(name=version.name)
+    if production is not None and production.pk == version.pk:
+        raise RegistryError(f"{version.label} is already in production.")
+    verdict = challenger_verdict(version, production, sessions=sessions or GATE_SESSIONS)
+    if verdict.passed:
+        promoted = model_version_promote(version=version, actor=actor, reason=f"{reason} ({verdict.reason})")
+        return promoted, verdict
+    with transaction.atomic():
+        _audit(
+            version=version,
+            action=PromotionAction.REFUSE,
+            from_status=version.status,
+            to_status=version.status,
+            actor=actor,
+            reason=f"{reason}: {verdict.reason}",
+            replaced=production,
+            snapshot=verdict.to_dict(),
+        )
+    return version, verdict
 
 
 def model_version_rollback(*, name: str, actor: Actor, reason: str) -> ModelVersion:
@@ -339,6 +376,80 @@ class Universe:
         return ",".join(parts) or "all"
 
 
+def _training_data(*, start: dt.date, end: dt.date, scope: Universe, horizon: int, stage: Any) -> Any:
+    """Bars from ``features.spec.LOOKBACK`` trading days before ``start`` to ``end`` (so the first
+    training day has complete features), their features and labels, and the universe mask."""
+    import numpy as np
+
+    from features import spec
+    from marketdata.selectors import bars_panel, nth_trading_date_before
+    from modelregistry.datasets import panel_dataset
+
+    started = time.perf_counter()
+    first = nth_trading_date_before(end=start, lookback=spec.LOOKBACK) or start
+    try:
+        # Delisted and suspended stocks too: training only on today's survivors would flatter the model.
+        panel = bars_panel(start=first, end=end, exchange=scope.exchange, active_only=False)
+    except LookupError as exc:
+        raise RegistryError(f"No bars between {first} and {end}: ingest bhavcopy files first.") from exc
+    stage("read_bars", time.perf_counter() - started)
+    data = panel_dataset(panel, horizon=horizon)
+    stage("features_and_labels", sum(data.seconds.values()))
+    # The series each stock traded in on each day: a stock's latest series is future information.
+    mask = np.isin(panel.day_series(), scope.series) if scope.series else None
+    return data, mask
+
+
+def _register_outcome(
+    outcome: Any,
+    *,
+    name: str,
+    actor: Actor,
+    metrics: dict[str, Any],
+    refit_of: ModelVersion | None = None,
+    purpose: str = "manual",
+) -> ModelVersion:
+    from features import spec
+
+    result = outcome.result
+    windows = outcome.windows
+    record = RegisterInput(
+        algorithm=result.algorithm,
+        metrics=metrics,
+        threshold=result.threshold,
+        new_circuit_threshold=result.new_circuit_threshold,
+        horizon=outcome.horizon,
+        feature_names=list(result.feature_names),
+        feature_set_hash=spec.FEATURE_SET_HASH,
+        train_start=windows.train_start,
+        train_end=windows.train_end,
+        valid_end=getattr(windows, "valid_end", None),
+        test_end=getattr(windows, "test_end", None),
+        data_fingerprint=outcome.data_fingerprint,
+        training_config={
+            **outcome.config,
+            "timings": outcome.timings,
+            "valid_metrics": result.valid_metrics,
+            "imbalance": result.imbalance,
+            "feature_importance": result.feature_importance,
+            "windows": result.windows,
+            "onnx_parity": outcome.onnx.parity.to_dict(),
+            "purpose": purpose,
+            **({"refit_of": refit_of.label} if refit_of is not None else {}),
+        },
+        reference=outcome.reference.to_dict(),
+        refit_of_id=refit_of.pk if refit_of is not None else None,
+    )
+    return model_version_register(
+        data=record,
+        name=name,
+        native_model=result.model,
+        onnx_bytes=outcome.onnx.onnx_bytes,
+        artifact_metadata=outcome.artifact_metadata(),
+        actor=actor,
+    )
+
+
 def model_train(
     *,
     algorithm: str,
@@ -350,23 +461,21 @@ def model_train(
     valid_end: dt.date | None = None,
     seed: int = 0,
     negative_sample_rate: float = 0.3,
-    rounds: int = 300,
+    rounds: int | None = None,
     name: str = "upper-circuit",
     actor: Actor = None,
     progress: Any = None,
     on_stage: Any = None,
+    purpose: str = "manual",
 ) -> ModelVersion:
     """Train a model on stored bars from ``start`` to ``end`` and register it as a candidate.
 
-    Bars from ``features.spec.LOOKBACK`` trading days before ``start`` are read too, so the first
-    training day has complete features. Without ``train_end``/``valid_end`` the last 20% of dates
-    are the test period and the 15% before them validation.
+    Without ``train_end``/``valid_end`` the last 20% of dates are the test period and the 15% before
+    them validation.
     """
     import numpy as np
 
-    from features import spec
-    from marketdata.selectors import bars_panel, nth_trading_date_before
-    from modelregistry.datasets import panel_dataset
+    from modelregistry import training
     from modelregistry.runtime import Algorithm
     from modelregistry.training_run import Windows, default_windows, run_training
 
@@ -377,24 +486,14 @@ def model_train(
         raise RegistryError(f"--start {start} must be before --end {end}.")
     scope = Universe.parse(universe)
     stage = on_stage or (lambda name, seconds: None)
-    started = time.perf_counter()
-    first = nth_trading_date_before(end=start, lookback=spec.LOOKBACK) or start
+    data, mask = _training_data(start=start, end=end, scope=scope, horizon=horizon, stage=stage)
+    dates = data.panel.dates
+    in_range = dates[dates >= np.datetime64(start, "D")]
     try:
-        # Delisted and suspended stocks too: training only on today's survivors would flatter the model.
-        panel = bars_panel(start=first, end=end, exchange=scope.exchange, active_only=False)
-    except LookupError as exc:
-        raise RegistryError(f"No bars between {first} and {end}: ingest bhavcopy files first.") from exc
-    stage("read_bars", time.perf_counter() - started)
-    data = panel_dataset(panel, horizon=horizon)
-    stage("features_and_labels", sum(data.seconds.values()))
-    in_range = panel.dates[panel.dates >= np.datetime64(start, "D")]
-    if train_end is None or valid_end is None:
-        windows = default_windows(in_range)
-    else:
-        windows = Windows(train_start=start, train_end=train_end, valid_end=valid_end, test_end=end)
-    # The series each stock traded in on each day: a stock's latest series is future information.
-    mask = np.isin(panel.day_series(), scope.series) if scope.series else None
-    try:
+        if train_end is None or valid_end is None:
+            windows = default_windows(in_range)
+        else:
+            windows = Windows(train_start=start, train_end=train_end, valid_end=valid_end, test_end=end)
         outcome = run_training(
             data,
             algorithm=cast("Algorithm", algorithm),
@@ -403,41 +502,147 @@ def model_train(
             universe=str(scope),
             seed=seed,
             negative_sample_rate=negative_sample_rate,
-            rounds=rounds,
+            rounds=rounds or training.DEFAULT_ROUNDS,
             progress=progress,
             on_stage=stage,
         )
     except ValueError as exc:
         raise RegistryError(f"Training refused: {exc}.") from exc
-    result = outcome.result
-    record = RegisterInput(
+    return _register_outcome(outcome, name=name, actor=actor, metrics=outcome.result.test_metrics, purpose=purpose)
+
+
+def refit_recipe(source: ModelVersion) -> Any:
+    """The choices of a validated version that its refit reuses, read from its checked artifacts."""
+    from modelregistry import training
+
+    if source.refit_of_id is not None or source.valid_end is None:
+        raise RegistryError(
+            f"{source.label} is itself a refit (it has no validation period); refit the validated version "
+            f"{source.refit_of.label if source.refit_of else 'it came from'} instead."
+        )
+    verify_artifacts(source)
+    loaded = artifacts.load(settings.VCP_ARTIFACT_ROOT, name=source.name, version=str(source.version), native=False)
+    meta = loaded.metadata
+    n_trees = meta.get("n_trees") or source.training_config.get("n_trees")
+    if not n_trees:
+        raise RegistryError(f"{source.label} does not record its number of trees; retrain it with train_model.")
+    return training.RefitRecipe(
+        algorithm=cast("training.Algorithm", source.algorithm),
+        params={k: v for k, v in (meta.get("params") or {}).items() if k != "seed"},
+        n_trees=int(n_trees),
+        calibration=loaded.calibration,
+        threshold=loaded.threshold,
+        new_circuit_threshold=loaded.new_circuit_threshold,
+        negative_sample_rate=float((meta.get("imbalance") or {}).get("negative_sample_rate", 1.0)),
+        seed=int(meta.get("seed", 0)),
+    )
+
+
+def model_refit(
+    *,
+    source: ModelVersion,
+    end: dt.date | None = None,
+    actor: Actor = None,
+    progress: Any = None,
+    on_stage: Any = None,
+) -> ModelVersion:
+    """Refit ``source`` (a validated version) on every labelled day from its training start to ``end``
+    (default: the latest bar), with its rounds, calibration and thresholds, and register the result
+    as a candidate linked to ``source``. Its metrics are ``source``'s test metrics, marked as such:
+    a refit holds nothing out, so the validated run is its only evidence."""
+    from marketdata.selectors import trading_date_range
+    from modelregistry.training_run import RefitWindow, run_refit
+
+    _check_artifact_store(source.name)
+    recipe = refit_recipe(source)
+    last = end or trading_date_range()[1]
+    if last is None or last <= source.train_start:
+        raise RegistryError(f"No bars after {source.train_start} to refit {source.label} on: ingest bhavcopy files.")
+    scope = Universe.parse(str(source.training_config.get("universe", "all")))
+    stage = on_stage or (lambda name, seconds: None)
+    data, mask = _training_data(start=source.train_start, end=last, scope=scope, horizon=source.horizon, stage=stage)
+    rows = data.dataset
+    labelled = rows.dates[rows.date_idx[-1]].astype("datetime64[D]").item() if len(rows) else None
+    if labelled is None:
+        raise RegistryError(f"No labelled rows between {source.train_start} and {last}.")
+    try:
+        outcome = run_refit(
+            data,
+            recipe=recipe,
+            window=RefitWindow(train_start=source.train_start, train_end=labelled),
+            universe_mask=mask,
+            universe=str(scope),
+            progress=progress,
+            on_stage=stage,
+        )
+    except ValueError as exc:
+        raise RegistryError(f"Refit refused: {exc}.") from exc
+    metrics = {**source.metrics, "evidence": f"test metrics of {source.label}, the validated run this refit reuses"}
+    return _register_outcome(outcome, name=source.name, actor=actor, metrics=metrics, refit_of=source, purpose="refit")
+
+
+@dataclass(frozen=True)
+class ChallengerResult:
+    version: ModelVersion
+    trained: bool  # False: this month's challenger already existed and was reused
+    promoted: bool
+    verdict: Any  # gate.GateVerdict | None (None when automatic promotion is off)
+
+
+def challenger_train(*, name: str = "upper-circuit", actor: Actor = None, progress: Any = None) -> ChallengerResult:
+    """Train this month's challenger and promote it if it passes the gate (``modelregistry.gate``).
+
+    Windows from the stored dates: the latest ``gate.GATE_SESSIONS`` labelled sessions are its test
+    period (the gate's window), the ``VCP_CHALLENGER_VALID_SESSIONS`` before them validation, and
+    everything earlier training. Idempotent: a challenger with the same windows is reused, not
+    trained twice, and the gate's refusal is recorded once per run.
+    """
+    from features import spec
+    from marketdata.selectors import trading_dates
+    from modelregistry.gate import GATE_SESSIONS
+
+    dates = trading_dates()
+    valid = settings.VCP_CHALLENGER_VALID_SESSIONS
+    # +1: the last date has no label yet; +LOOKBACK: the first training rows need a year of history.
+    needed = GATE_SESSIONS + 1 + valid + spec.LOOKBACK + 60
+    if len(dates) < needed:
+        raise RegistryError(
+            f"A challenger needs at least {needed} stored trading days (train, {valid} validation, "
+            f"{GATE_SESSIONS} test sessions); there are {len(dates)}. Ingest more history."
+        )
+    test_end = dates[-1]
+    valid_end = dates[-(GATE_SESSIONS + 2)]
+    train_end = dates[-(GATE_SESSIONS + 2 + valid)]
+    train_start = dates[spec.LOOKBACK]
+    algorithm = settings.VCP_CHALLENGER_ALGORITHM
+    existing = (
+        ModelVersion.objects.filter(
+            name=name,
+            algorithm=algorithm,
+            train_start=train_start,
+            train_end=train_end,
+            valid_end=valid_end,
+            test_end=test_end,
+            training_config__purpose="challenger",
+        )
+        .order_by("-version")
+        .first()
+    )
+    trained = existing is None
+    version = existing or model_train(
         algorithm=algorithm,
-        metrics=result.test_metrics,
-        threshold=result.threshold,
-        horizon=horizon,
-        feature_names=list(result.feature_names),
-        feature_set_hash=spec.FEATURE_SET_HASH,
-        train_start=windows.train_start,
-        train_end=windows.train_end,
-        valid_end=windows.valid_end,
-        test_end=windows.test_end,
-        data_fingerprint=outcome.data_fingerprint,
-        training_config={
-            **outcome.config,
-            "timings": outcome.timings,
-            "valid_metrics": result.valid_metrics,
-            "imbalance": result.imbalance,
-            "feature_importance": result.feature_importance,
-            "windows": result.windows,
-            "onnx_parity": outcome.onnx.parity.to_dict(),
-        },
-        reference=outcome.reference.to_dict(),
-    )
-    return model_version_register(
-        data=record,
+        start=train_start,
+        end=test_end,
+        train_end=train_end,
+        valid_end=valid_end,
         name=name,
-        native_model=result.model,
-        onnx_bytes=outcome.onnx.onnx_bytes,
-        artifact_metadata=outcome.artifact_metadata(),
         actor=actor,
+        progress=progress,
+        purpose="challenger",
     )
+    if not settings.VCP_CHALLENGER_AUTO_PROMOTE or version.status != VersionStatus.CANDIDATE:
+        return ChallengerResult(version=version, trained=trained, promoted=False, verdict=None)
+    promoted, verdict = model_version_promote_gated(
+        version=version, actor=actor, reason=f"monthly challenger trained on {train_start}..{train_end}"
+    )
+    return ChallengerResult(version=promoted, trained=trained, promoted=verdict.passed, verdict=verdict)

@@ -27,6 +27,8 @@ REFERENCE_ROWS = 500_000
 # real data the trend features follow the market cycle and sit above PSI 0.25 in most months, even
 # inside the training years, while the features the model uses stay steady (docs/monitoring.md).
 WATCHED_GAIN_SHARE = 0.9
+# The refit has no test period, so the ONNX parity gate checks its latest rows instead.
+REFIT_PARITY_ROWS = 200_000
 # Defined only after a stock's first 252 trading days: marks rows with complete features.
 SEASONED_FEATURE = "dist_high252"
 MIN_SEASONED_ROWS = 1_000
@@ -51,12 +53,20 @@ class Windows:
             )
 
 
+@dataclass(frozen=True)
+class RefitWindow:
+    """A production refit's one period: every labelled day from ``train_start`` to ``train_end``."""
+
+    train_start: dt.date
+    train_end: dt.date
+
+
 @dataclass
 class TrainingOutcome:
     result: training.TrainResult
     onnx: OnnxExport
     reference: FeatureReference
-    windows: Windows
+    windows: Windows | RefitWindow
     horizon: int
     data_fingerprint: str
     universe: str
@@ -128,6 +138,50 @@ def _sample(rows: int, limit: int, seed: int) -> npt.NDArray[np.int64]:
     return np.sort(np.random.default_rng(seed).choice(rows, size=limit, replace=False))
 
 
+def _export_and_freeze(
+    result: training.TrainResult,
+    *,
+    parity_rows: npt.NDArray[np.float32],
+    train_rows: training.Dataset,
+    seed: int,
+    windows: Windows | RefitWindow,
+    horizon: int,
+    universe: str,
+    timings: dict[str, float],
+    stage: StageCallback,
+    config: dict[str, Any],
+) -> TrainingOutcome:
+    """The common tail of a training and a refit: ONNX export through the parity gate on
+    ``parity_rows``, the drift reference frozen from ``train_rows``, and the outcome record."""
+    started = time.perf_counter()
+    onnx = export_onnx(result.model, rows=parity_rows, threshold=result.threshold, calibration=result.calibration)
+    timings["export_onnx"] = time.perf_counter() - started
+    stage("export_onnx", timings["export_onnx"])
+
+    started = time.perf_counter()
+    reference = reference_from_training(_reference_rows(train_rows.X, seed=seed), list(spec.FEATURE_NAMES))
+    timings["drift_reference"] = time.perf_counter() - started
+    stage("drift_reference", timings["drift_reference"])
+    return TrainingOutcome(
+        result=result,
+        onnx=onnx,
+        reference=reference,
+        windows=windows,
+        horizon=horizon,
+        data_fingerprint=training.dataset_fingerprint(train_rows),
+        universe=universe,
+        timings={k: round(v, 3) for k, v in timings.items()},
+        config={
+            **config,
+            "n_trees": result.n_trees,
+            "params": result.params,
+            "universe": universe,
+            "horizon": horizon,
+            "watched_features": watched_features(result.feature_importance),
+        },
+    )
+
+
 def run_training(
     data: PanelDataset,
     *,
@@ -176,33 +230,60 @@ def run_training(
     timings["train"] = time.perf_counter() - started
     stage("train", timings["train"])
 
-    started = time.perf_counter()
-    onnx = export_onnx(result.model, rows=split.test.X, threshold=result.threshold, calibration=result.calibration)
-    timings["export_onnx"] = time.perf_counter() - started
-    stage("export_onnx", timings["export_onnx"])
-
-    started = time.perf_counter()
-    reference = reference_from_training(_reference_rows(split.train.X, seed=seed), list(spec.FEATURE_NAMES))
-    timings["drift_reference"] = time.perf_counter() - started
-    stage("drift_reference", timings["drift_reference"])
-
-    return TrainingOutcome(
-        result=result,
-        onnx=onnx,
-        reference=reference,
+    return _export_and_freeze(
+        result,
+        parity_rows=split.test.X,
+        train_rows=split.train,
+        seed=seed,
         windows=windows,
         horizon=data.horizon,
-        data_fingerprint=training.dataset_fingerprint(split.train),
         universe=universe,
-        timings={k: round(v, 3) for k, v in timings.items()},
+        timings=timings,
+        stage=stage,
+        config={"algorithm": algorithm, "seed": seed, "negative_sample_rate": negative_sample_rate, "rounds": rounds},
+    )
+
+
+def run_refit(
+    data: PanelDataset,
+    *,
+    recipe: training.RefitRecipe,
+    window: RefitWindow,
+    universe_mask: npt.NDArray[np.bool_] | None = None,
+    universe: str = "all",
+    progress: training.ProgressCallback | None = None,
+    on_stage: StageCallback | None = None,
+) -> TrainingOutcome:
+    """Refit ``recipe`` (a validated run's choices) on every labelled row of ``window``, then export
+    with the parity gate on the latest rows and freeze the drift reference. Nothing is held out."""
+    timings: dict[str, float] = dict(data.seconds)
+    stage = on_stage or (lambda name, seconds: None)
+    dataset = data.dataset
+    if universe_mask is not None:
+        dataset = dataset.take(np.asarray(universe_mask, dtype=bool)[dataset.date_idx, dataset.stock_idx])
+    days = dataset.dates[dataset.date_idx]
+    rows = dataset.take(
+        (days >= np.datetime64(window.train_start, "D")) & (days <= np.datetime64(window.train_end, "D"))
+    )
+    started = time.perf_counter()
+    result = training.refit(recipe, rows, progress=progress)
+    timings["train"] = time.perf_counter() - started
+    stage("train", timings["train"])
+
+    return _export_and_freeze(
+        result,
+        parity_rows=rows.X[-REFIT_PARITY_ROWS:],
+        train_rows=rows,
+        seed=recipe.seed,
+        windows=window,
+        horizon=data.horizon,
+        universe=universe,
+        timings=timings,
+        stage=stage,
         config={
-            "algorithm": algorithm,
-            "seed": seed,
-            "negative_sample_rate": negative_sample_rate,
-            "rounds": rounds,
-            "params": result.params,
-            "universe": universe,
-            "horizon": data.horizon,
-            "watched_features": watched_features(result.feature_importance),
+            "algorithm": recipe.algorithm,
+            "seed": recipe.seed,
+            "negative_sample_rate": recipe.negative_sample_rate,
+            "rounds": recipe.n_trees,
         },
     )

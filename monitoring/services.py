@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from common.tracing import get_trace_id
-from marketdata.circuits import DEFAULT_BAND_WINDOW, MAX_HORIZON, next_day_label, upper_circuit_panel
+from marketdata.circuits import LABEL_BAND_WINDOW, MAX_HORIZON, next_day_label, truth_flags
 from marketdata.selectors import (
     bar_count_on,
     bars_panel,
@@ -294,11 +294,11 @@ class _Labelled:
 
 def _labelled_predictions(*, version: ModelVersion, dates: list[dt.date], as_of: dt.date) -> _Labelled:
     frame = selectors.predictions_frame(version=version, dates=dates)
-    start = nth_trading_date_before(end=dates[0], lookback=DEFAULT_BAND_WINDOW) or dates[0]
+    start = nth_trading_date_before(end=dates[0], lookback=LABEL_BAND_WINDOW) or dates[0]
     panel = bars_panel(
         instrument_ids=frame["instrument_id"].unique().tolist(), start=start, end=as_of, active_only=False
     )
-    circuits = upper_circuit_panel(panel.close, panel.high, panel.prev_close, band=panel.band)
+    circuits = truth_flags(panel.open, panel.high, panel.low, panel.close, panel.prev_close)["platform"]
     labels = next_day_label(circuits, panel.has_bar, horizon=version.horizon)
     dates64 = frame["date"].to_numpy().astype("datetime64[D]")
     rows = np.minimum(np.searchsorted(panel.dates, dates64), len(panel.dates) - 1)

@@ -1,7 +1,10 @@
 """The daily CSV export of ranked predictions. Pure module (no Django).
 
 One row per scored instrument, by rank: ``rank, symbol, exchange, series, date, probability,
-will_hit_upper_circuit, threshold, model, model_version``. Probabilities are calibrated, in [0, 1].
+will_hit_upper_circuit, threshold, new_circuit_probability, will_hit_new_circuit,
+strict_probability, model, model_version``. Probabilities are calibrated, in [0, 1];
+``new_circuit_probability`` is empty for a stock already locked today (a streak, not a fresh
+candidate).
 The file is written beside its final name and renamed into place, so a reader never sees half a file.
 
 Desks open the file in a spreadsheet, which runs a cell starting with ``=``, ``+``, ``-`` or ``@``
@@ -28,6 +31,9 @@ HEADER = (
     "probability",
     "will_hit_upper_circuit",
     "threshold",
+    "new_circuit_probability",
+    "will_hit_new_circuit",
+    "strict_probability",
     "model",
     "model_version",
 )
@@ -56,7 +62,8 @@ def predictions_csv_write(
     model_name: str,
     model_version: int,
 ) -> tuple[Path, int]:
-    """Write ``rows`` of ``(rank, symbol, exchange, series, probability, will_hit, threshold)``.
+    """Write ``rows`` of ``(rank, symbol, exchange, series, probability, will_hit, threshold,
+    new_circuit_probability, will_hit_new, strict_probability)``.
 
     Returns the path and the number of data rows written.
     """
@@ -69,7 +76,7 @@ def predictions_csv_write(
         with open(staging, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             writer.writerow(HEADER)
-            for rank, symbol, exchange, series, probability, will_hit, threshold in rows:
+            for rank, symbol, exchange, series, probability, will_hit, threshold, fresh, hit_new, strict in rows:
                 writer.writerow(
                     (
                         rank,
@@ -80,6 +87,9 @@ def predictions_csv_write(
                         f"{probability:.6f}",
                         int(will_hit),
                         threshold,
+                        "" if fresh is None else f"{fresh:.6f}",
+                        int(hit_new),
+                        "" if strict is None else f"{strict:.6f}",
                         neutralised(model_name),
                         model_version,
                     )

@@ -66,9 +66,16 @@ class Prediction(models.Model):
     instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="+")
     date = models.DateField(help_text="As-of date of the features; the prediction is for the next trading day(s).")
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="predictions")
-    probability = models.FloatField()
+    probability = models.FloatField(help_text="P(locked at the upper circuit of its band on the next trading day).")
     will_hit = models.BooleanField()
     threshold = models.FloatField()
+    new_circuit_probability = models.FloatField(
+        null=True, blank=True, help_text="The same probability for a stock not locked today (empty when it is)."
+    )
+    will_hit_new = models.BooleanField(default=False, help_text="A fresh candidate above the new-circuit threshold.")
+    strict_probability = models.FloatField(
+        null=True, blank=True, help_text="The probability where a lock would be a round band move (strict), else 0."
+    )
     rank = models.PositiveIntegerField(help_text="1 = most likely, within the date and model version.")
     series = models.CharField(max_length=4, blank=True)
     batch_run = models.ForeignKey(BatchRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -83,6 +90,9 @@ class Prediction(models.Model):
         indexes = [
             models.Index(fields=["date", "model_version", "rank"], name="prediction_date_version_rank"),
             models.Index(fields=["date", "-probability"], name="prediction_date_probability"),
+            models.Index(
+                fields=["date", "model_version", "-new_circuit_probability"], name="prediction_date_version_new"
+            ),
         ]
         ordering = ["date", "rank"]
 

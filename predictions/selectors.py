@@ -54,6 +54,7 @@ ORDERINGS: dict[str, tuple[str, ...]] = {
     "rank": ("rank", "instrument__symbol"),
     "-probability": ("-probability", "instrument__symbol"),
     "probability": ("probability", "instrument__symbol"),
+    "-new_circuit_probability": ("-new_circuit_probability", "instrument__symbol"),
     "symbol": ("instrument__symbol", "instrument__exchange"),
     "-symbol": ("-instrument__symbol", "-instrument__exchange"),
 }
@@ -66,6 +67,7 @@ def predictions_ranked(
     min_probability: float | None = None,
     series: str | None = None,
     will_hit: bool | None = None,
+    fresh: bool | None = None,
     ordering: str = "rank",
 ) -> QuerySet[Prediction]:
     """One day's predictions of one model version, filtered and ordered (rank 1 = most likely)."""
@@ -78,16 +80,29 @@ def predictions_ranked(
         qs = qs.filter(series=series.upper())
     if will_hit is not None:
         qs = qs.filter(will_hit=will_hit)
+    if fresh is not None:
+        # Fresh candidates carry a new-circuit probability; stocks locked today do not.
+        qs = qs.filter(new_circuit_probability__isnull=not fresh)
     return qs.order_by(*ORDERINGS[ordering])
 
 
 def predictions_export_rows(*, date: dt.date, model_version_id: int) -> list[tuple[Any, ...]]:
-    """``(rank, symbol, exchange, series, probability, will_hit, threshold)`` by rank."""
+    """``(rank, symbol, exchange, series, probability, will_hit, threshold, new_circuit_probability,
+    will_hit_new, strict_probability)`` by rank: the daily CSV's rows."""
     return list(
         Prediction.objects.filter(date=date, model_version_id=model_version_id)
         .order_by("rank", "instrument_id")
         .values_list(
-            "rank", "instrument__symbol", "instrument__exchange", "series", "probability", "will_hit", "threshold"
+            "rank",
+            "instrument__symbol",
+            "instrument__exchange",
+            "series",
+            "probability",
+            "will_hit",
+            "threshold",
+            "new_circuit_probability",
+            "will_hit_new",
+            "strict_probability",
         )
     )
 

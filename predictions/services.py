@@ -42,7 +42,7 @@ from common.metrics import observe_batch_run
 from common.services import run_fail, run_skip, run_start, run_succeed
 from features import spec
 from features.vcp import features_on
-from marketdata.models import Instrument
+from marketdata.models import DailyBar
 from marketdata.selectors import bars_panel, instruments_with_bar_on, latest_bar_date, market_dates
 from modelregistry.loader import loader
 from modelregistry.models import ModelVersion
@@ -53,6 +53,7 @@ from predictions.choices import SnapshotSource
 from predictions.exceptions import ModelUnavailableError, NoDataForDateError
 from predictions.export import predictions_csv_write
 from predictions.models import BatchRun, FeatureSnapshot, Prediction
+from predictions.serving import Scored
 
 logger = logging.getLogger("vcp.batch")
 
@@ -85,6 +86,10 @@ def batch_run_fail(*, batch_run_id: int, error: str) -> BatchRun:
         return run
     logger.error("batch run failed", extra={"batch_run": run.pk, "date": str(run.date), "error": error})
     return _observe(run_fail(run, error=error, extra=_COUNT_FIELDS))
+
+
+def _optional(value: float) -> float | None:
+    return None if value != value else float(value)  # NaN -> None
 
 
 def _json_row(row: np.ndarray) -> list[float | None]:
@@ -227,20 +232,24 @@ def batch_run_chunk_score(*, batch_run_id: int, instrument_ids: Sequence[int]) -
     score_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
-    series = dict(Instrument.objects.filter(pk__in=todo).values_list("pk", "series"))
+    # The series the stock traded in on the scored day (it changes; the instrument's is the latest).
+    series = dict(DailyBar.objects.filter(instrument_id__in=todo, date=run.date).values_list("instrument_id", "series"))
     predictions = [
         Prediction(
             instrument_id=i,
             date=run.date,
             model_version_id=run.model_version_id,
-            probability=float(p),
-            will_hit=bool(hit),
+            probability=float(scores.probability[n]),
+            will_hit=bool(scores.decision[n]),
             threshold=scorer.threshold,
+            new_circuit_probability=_optional(scores.new_circuit_probability[n]),
+            will_hit_new=bool(scores.new_circuit_decision[n]),
+            strict_probability=float(scores.strict_probability[n]),
             rank=0,  # set for the whole day by the finalize step
             series=series.get(i, ""),
             batch_run_id=batch_run_id,
         )
-        for i, p, hit in zip(todo, scores.probability, scores.decision, strict=True)
+        for n, i in enumerate(todo)
     ]
     with transaction.atomic():
         Prediction.objects.bulk_create(
@@ -248,7 +257,16 @@ def batch_run_chunk_score(*, batch_run_id: int, instrument_ids: Sequence[int]) -
             batch_size=WRITE_BATCH,
             update_conflicts=True,
             unique_fields=["instrument", "date", "model_version"],
-            update_fields=["probability", "will_hit", "threshold", "series", "batch_run"],
+            update_fields=[
+                "probability",
+                "will_hit",
+                "threshold",
+                "new_circuit_probability",
+                "will_hit_new",
+                "strict_probability",
+                "series",
+                "batch_run",
+            ],
         )
         # updated_at is the run's heartbeat (the reaper reads it): a queryset update skips auto_now.
         BatchRun.objects.filter(pk=batch_run_id).update(
@@ -282,13 +300,19 @@ def predictions_rank(*, date: dt.date, model_version_id: int) -> int:
 def _warm(*, date: dt.date, version: ModelVersion) -> int:
     """Put the day's predictions into the shared cache (native scores: ONNX parity is gated at export)."""
     rows = Prediction.objects.filter(date=date, model_version=version).values_list(
-        "instrument_id", "probability", "will_hit", "threshold"
+        "instrument_id",
+        "probability",
+        "will_hit",
+        "threshold",
+        "new_circuit_probability",
+        "will_hit_new",
+        "strict_probability",
     )
     values = {
         prediction_key(
             version_id=version.pk, feature_set_hash=spec.FEATURE_SET_HASH, instrument_id=i, date=date, explain=False
-        ): (p, hit, t, None)
-        for i, p, hit, t in rows
+        ): Scored(p, hit, t, fresh, hit_new, strict if strict is not None else 0.0)
+        for i, p, hit, t, fresh, hit_new, strict in rows
     }
     predictions_cache.set_many(values, local=False)
     return len(values)

@@ -34,6 +34,7 @@ from marketdata.panel import GRID_FIELDS, Panel
 from marketdata.selectors import bars_frame
 from modelregistry import artifacts
 from modelregistry.loader import LoadedModel, NoProductionModelError, loader
+from modelregistry.rankings import Rankings
 from modelregistry.runtime import Contribution
 from predictions import lookups, selectors
 from predictions.cache import features_cache, features_key, prediction_key, predictions_cache
@@ -62,6 +63,34 @@ class PredictItem:
 
 
 @dataclass(frozen=True)
+class Scored:
+    """One stock-day's scores as cached (and warmed by the batch): the probability and its rankings."""
+
+    probability: float
+    will_hit: bool
+    threshold: float
+    new_circuit_probability: float | None  # None when the stock is locked today (modelregistry.rankings)
+    will_hit_new: bool
+    strict_probability: float
+    explanation: tuple[Contribution, ...] | None = None
+
+    @classmethod
+    def of(
+        cls, scores: Rankings, row: int, *, threshold: float, explanation: tuple[Contribution, ...] | None
+    ) -> Scored:
+        fresh = float(scores.new_circuit_probability[row])
+        return cls(
+            probability=float(scores.probability[row]),
+            will_hit=bool(scores.decision[row]),
+            threshold=threshold,
+            new_circuit_probability=None if fresh != fresh else fresh,
+            will_hit_new=bool(scores.new_circuit_decision[row]),
+            strict_probability=float(scores.strict_probability[row]),
+            explanation=explanation,
+        )
+
+
+@dataclass(frozen=True)
 class ServedPrediction:
     symbol: str
     exchange: str
@@ -70,6 +99,9 @@ class ServedPrediction:
     probability: float
     will_hit: bool
     threshold: float
+    new_circuit_probability: float | None
+    will_hit_new: bool
+    strict_probability: float
     model_name: str
     model_version: int
     model_version_id: int
@@ -241,6 +273,7 @@ def _audit(served: ServedPrediction, *, actor: str, endpoint: str, what_if: Mapp
             "model_version_id": served.model_version_id,
             "probability": served.probability,
             "will_hit_upper_circuit": served.will_hit,
+            "new_circuit_probability": served.new_circuit_probability,
             "threshold": served.threshold,
             "served_from": served.served_from,
         },
@@ -251,22 +284,24 @@ def _served(
     model: LoadedModel,
     instrument: InstrumentRef,
     date: dt.date | None,
-    cached: tuple[float, bool, float, tuple[Contribution, ...] | None],
+    scored: Scored,
     served_from: str,
 ) -> ServedPrediction:
-    probability, will_hit, threshold, explanation = cached
     return ServedPrediction(
         symbol=instrument.symbol,
         exchange=instrument.exchange,
         series=instrument.series,
         date=date,
-        probability=probability,
-        will_hit=will_hit,
-        threshold=threshold,
+        probability=scored.probability,
+        will_hit=scored.will_hit,
+        threshold=scored.threshold,
+        new_circuit_probability=scored.new_circuit_probability,
+        will_hit_new=scored.will_hit_new,
+        strict_probability=scored.strict_probability,
         model_name=model.name,
         model_version=model.version,
         model_version_id=model.version_id,
-        explanation=explanation,
+        explanation=scored.explanation,
         served_from=served_from,
     )
 
@@ -334,14 +369,11 @@ def predictions_serve(
     ready = [p for p in misses if p.row is not None and p.index not in errors]
     if ready:
         scores = model.onnx.score(np.stack([p.row for p in ready if p.row is not None]))
-        fresh: dict[str, tuple[float, bool, float, tuple[Contribution, ...] | None]] = {}
-        for p, probability, decision in zip(ready, scores.probability, scores.decision, strict=True):
+        fresh: dict[str, Scored] = {}
+        for n, p in enumerate(ready):
             assert p.row is not None
-            value = (
-                float(probability),
-                bool(decision),
-                model.threshold,
-                _explain(model, p.row) if explain else None,
+            value = Scored.of(
+                scores, n, threshold=model.threshold, explanation=_explain(model, p.row) if explain else None
             )
             fresh[p.key] = value
             results[p.index] = _served(model, p.instrument, p.date, value, p.source)
@@ -392,12 +424,7 @@ def prediction_serve(
         model,
         ref,
         date,
-        (
-            float(scores.probability[0]),
-            bool(scores.decision[0]),
-            model.threshold,
-            _explain(model, row) if explain else None,
-        ),
+        Scored.of(scores, 0, threshold=model.threshold, explanation=_explain(model, row) if explain else None),
         "what_if",
     )
     _audit(served, actor=actor, endpoint="predict", what_if=features)
@@ -413,6 +440,9 @@ def served_as_dict(served: ServedPrediction) -> dict[str, Any]:
         "probability": served.probability,
         "will_hit_upper_circuit": served.will_hit,
         "threshold": served.threshold,
+        "new_circuit_probability": served.new_circuit_probability,
+        "will_hit_new_circuit": served.will_hit_new,
+        "strict_probability": served.strict_probability,
         "model": {"name": served.model_name, "version": served.model_version},
         "served_from": served.served_from,
     }

@@ -41,9 +41,9 @@ REFERENCE_ROWS = 500_000  # modelregistry.training_run.REFERENCE_ROWS
 # The most useful features on this data (shared/data/README.md): circuit history, price level, the
 # day's move and range. A candidate for VCP_DRIFT_WATCHED_FEATURES.
 KEY_FEATURES = (
-    "days_since_uc",
-    "uc_count20",
-    "uc_count60",
+    "days_since_lock",
+    "lock_count20",
+    "lock_count60",
     "log_close",
     "return_1d",
     "close_location",

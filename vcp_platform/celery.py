@@ -52,6 +52,11 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "monitoring.tasks.check_fetch",
         "schedule": crontab(hour=20, minute=0, day_of_week=DAILY),
     },
+    # The 1st of each month, after the evening's checks: a challenger, promoted only through the gate.
+    "train-challenger-monthly": {
+        "task": "modelregistry.tasks.train_challenger_monthly",
+        "schedule": crontab(hour=21, minute=0, day_of_month=1),
+    },
     "reap-stalled-runs": {
         "task": "common.tasks.reap_stalled_runs",
         "schedule": crontab(minute="*/10"),

@@ -258,6 +258,14 @@ VCP_BATCH_PREDICT_LIMIT = env_int("VCP_BATCH_PREDICT_LIMIT", 1000, minimum=1)
 VCP_SCORE_CHUNK_SIZE = env_int("VCP_SCORE_CHUNK_SIZE", 2000, minimum=1)
 VCP_PROMOTION_MIN_PR_AUC = env_float("VCP_PROMOTION_MIN_PR_AUC", 0.0)
 VCP_PROMOTION_MIN_F1 = env_float("VCP_PROMOTION_MIN_F1", 0.0)
+# The monthly challenger (modelregistry.tasks.train_challenger_monthly, docs/models.md).
+VCP_CHALLENGER_ALGORITHM = env_str("VCP_CHALLENGER_ALGORITHM", "lightgbm")
+if VCP_CHALLENGER_ALGORITHM not in ("lightgbm", "xgboost"):
+    raise ImproperlyConfigured(
+        f"VCP_CHALLENGER_ALGORITHM={VCP_CHALLENGER_ALGORITHM!r} is not valid: expected lightgbm or xgboost."
+    )
+VCP_CHALLENGER_AUTO_PROMOTE = env_bool("VCP_CHALLENGER_AUTO_PROMOTE", True)
+VCP_CHALLENGER_VALID_SESSIONS = env_int("VCP_CHALLENGER_VALID_SESSIONS", 250, minimum=20)
 VCP_ALERT_EMAILS = env_list("VCP_ALERT_EMAILS", [])
 VCP_ALERT_WEBHOOK_URL = env_optional_str("VCP_ALERT_WEBHOOK_URL")
 VCP_LOG_JSON = env_bool("VCP_LOG_JSON", True)

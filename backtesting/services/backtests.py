@@ -129,15 +129,20 @@ def backtest_execute(*, run_id: int) -> BacktestRun:
             data = panel_dataset(panel, horizon=version.horizon)
             lo, hi = date_span(panel.dates, run.start, run.end)
             ds = data.dataset
-            rows = select_features(ds.take((ds.date_idx >= lo) & (ds.date_idx <= hi)), scorer.feature_names)
+            every_feature = ds.take((ds.date_idx >= lo) & (ds.date_idx <= hi))
+            rows = select_features(every_feature, scorer.feature_names)
         if len(rows) == 0:
             raise BacktestError(f"no stock-day with a bar between {run.start} and {run.end}")
         with stages("score"):
             probability = scorer.predict_proba(rows.X)
         with stages("prediction_metrics"):
-            run.metrics = jsonable(
-                prediction_metrics(scored_rows(rows, probability, probability >= version.threshold), k=k)
+            scored = scored_rows(
+                every_feature,
+                probability,
+                threshold=scorer.threshold,
+                new_threshold=scorer.new_circuit_threshold,
             )
+            run.metrics = jsonable(prediction_metrics(scored, k=k))
         with stages("simulate"):
             scores = score_matrix(panel.shape, rows.date_idx, rows.stock_idx, probability)
             outcome = trade(

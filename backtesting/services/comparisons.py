@@ -16,7 +16,8 @@ from backtesting.feature_sets import DEFAULT_FEATURE_SET, select_features
 from backtesting.fold_training import FoldConfig, train_fold
 from backtesting.jsonify import jsonable
 from backtesting.models import ComparisonRun
-from backtesting.services.data import date_index, date_span, features_cached, panel_for
+from backtesting.periods import evaluate_rows
+from backtesting.services.data import date_index, date_span, features_cached, panel_for, scored_rows
 from backtesting.services.records import BacktestError, Stages, run_claim, run_fail_and_raise, run_finish
 from backtesting.services.walk_forwards import WalkForwardDesign
 from backtesting.stats import mcnemar_compare
@@ -24,11 +25,9 @@ from common.services import run_start
 from marketdata.selectors import trading_dates
 from modelregistry import artifacts
 from modelregistry.datasets import panel_dataset
-from modelregistry.evaluation import evaluate
 from modelregistry.models import ModelVersion
 from modelregistry.runtime import NativeScorer
 from modelregistry.significance import pr_auc_difference_ci
-from modelregistry.training import INFO_HIT_TODAY, INFO_RETURN_20D, INFO_SERIES
 
 
 @dataclass(frozen=True)
@@ -157,14 +156,9 @@ def _score_versions(run: ComparisonRun, stages: Stages) -> tuple[_TestRows, _Sco
             artifact = artifacts.load(settings.VCP_ARTIFACT_ROOT, name=version.name, version=str(version.version))
             scorer = NativeScorer.from_artifact(artifact)
             probability = scorer.predict_proba(select_features(rows, scorer.feature_names).X)
-            metrics = evaluate(
-                rows.y,
-                probability,
-                scorer.threshold,
-                day=rows.date_idx,
-                hit_today=rows.info[INFO_HIT_TODAY],
-                momentum=rows.info[INFO_RETURN_20D],
-                series=rows.info[INFO_SERIES],
+            # The label's slices and baselines plus the three truths, on the very same rows.
+            metrics = evaluate_rows(
+                scored_rows(rows, probability, threshold=scorer.threshold, new_threshold=scorer.new_circuit_threshold)
             )
             scored.append(_Scored(probability=probability, threshold=scorer.threshold, metrics=metrics))
     return _TestRows(y=rows.y.astype(np.float64), date_idx=rows.date_idx), scored[0], scored[1]

@@ -17,6 +17,8 @@ from features import spec
 from marketdata.panel import Panel
 from marketdata.selectors import bars_panel, nth_trading_date_before, trading_dates
 from modelregistry.datasets import panel_dataset
+from modelregistry.evaluation import truths_from_info
+from modelregistry.rankings import strict_eligible
 from modelregistry.training import INFO_HIT_TODAY, INFO_RETURN_20D, INFO_SERIES, Dataset
 
 
@@ -62,15 +64,30 @@ def date_index(dates: npt.NDArray[np.datetime64], day: dt.date) -> int:
     return i
 
 
-def scored_rows(dataset: Dataset, probability: npt.NDArray[np.float64], decision: npt.ArrayLike) -> ScoredRows:
+def scored_rows(
+    dataset: Dataset,
+    probability: npt.NDArray[np.float64],
+    *,
+    threshold: float | npt.ArrayLike,
+    new_threshold: float | npt.ArrayLike,
+) -> ScoredRows:
+    """Scored rows with their three truths; ``dataset`` keeps every feature column (the strict
+    ranking reads ``band_rounding_gap``), whatever subset the model was scored on."""
+    n = len(dataset)
+    p = np.asarray(probability, dtype=np.float64)
+    cut = np.broadcast_to(np.asarray(threshold, dtype=np.float64), (n,)).copy()
     return ScoredRows(
         y=dataset.y.astype(np.float64),
-        probability=np.asarray(probability, dtype=np.float64),
-        decision=np.asarray(decision, dtype=bool),
+        probability=p,
+        decision=p >= cut,
         dates=dataset.row_dates,
         hit_today=np.asarray(dataset.info[INFO_HIT_TODAY], dtype=bool),
         momentum=np.asarray(dataset.info[INFO_RETURN_20D], dtype=np.float64),
         series=np.asarray(dataset.info[INFO_SERIES], dtype=object),
+        truths=tuple(truths_from_info(dataset.info)),
+        threshold=cut,
+        new_threshold=np.broadcast_to(np.asarray(new_threshold, dtype=np.float64), (n,)).copy(),
+        strict_eligible=strict_eligible(dataset.X, dataset.feature_names),
     )
 
 

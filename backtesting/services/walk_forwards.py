@@ -27,7 +27,7 @@ from backtesting.engine import BacktestConfig
 from backtesting.fold_training import FoldConfig, train_fold
 from backtesting.jsonify import jsonable
 from backtesting.models import BacktestRun, WalkForwardFold, WalkForwardRun
-from backtesting.periods import ScoredRows, prediction_metrics
+from backtesting.periods import prediction_metrics
 from backtesting.services.backtests import store_trading
 from backtesting.services.data import (
     date_index,
@@ -36,6 +36,7 @@ from backtesting.services.data import (
     panel_for,
     predictions_path,
     score_matrix,
+    scored_rows,
 )
 from backtesting.services.records import (
     BacktestError,
@@ -257,6 +258,7 @@ def walk_forward_fold_run(*, run_id: int, index: int) -> WalkForwardFold:
                 "stock_idx": outcome.stock_idx,
                 "probability": outcome.probability,
                 "threshold": np.float64(outcome.threshold),
+                "new_threshold": np.float64(outcome.new_circuit_threshold),
                 "y": outcome.y,
                 "hit_today": outcome.hit_today,
                 "return_20d": outcome.momentum,
@@ -298,8 +300,9 @@ def _pooled_predictions(rows: list[WalkForwardFold], cached: feature_cache.Cache
         with np.load(row.predictions) as data:
             part = {name: data[name] for name in data.files}
         part["row_threshold"] = np.full(part["probability"].shape, float(part["threshold"]))
+        part["row_new_threshold"] = np.full(part["probability"].shape, float(part["new_threshold"]))
         parts.append(part)
-    keys = ("date_idx", "stock_idx", "probability", "row_threshold", "y", "hit_today", "return_20d")
+    keys = ("date_idx", "stock_idx", "probability", "row_threshold", "row_new_threshold", "y")
     return {k: np.concatenate([p[k] for p in parts]) for k in keys}
 
 
@@ -342,14 +345,13 @@ def walk_forward_finish(*, run_id: int) -> WalkForwardRun:
             cached = feature_cache.load(features_root(), run.features_key)
             pooled = _pooled_predictions(done, cached)
             panel = cached.panel
-            rows_scored = ScoredRows(
-                y=pooled["y"].astype(np.float64),
-                probability=pooled["probability"],
-                decision=pooled["probability"] >= pooled["row_threshold"],
-                dates=panel.dates[pooled["date_idx"]],
-                hit_today=pooled["hit_today"],
-                momentum=pooled["return_20d"].astype(np.float64),
-                series=panel.series_at(pooled["date_idx"], pooled["stock_idx"]),
+            # The pooled rows again from the cache: every feature column and the three truths.
+            at = cached.rows_at(cached.row_positions(pooled["date_idx"], pooled["stock_idx"]))
+            rows_scored = scored_rows(
+                at,
+                pooled["probability"],
+                threshold=pooled["row_threshold"],
+                new_threshold=pooled["row_new_threshold"],
             )
             run.metrics = jsonable(prediction_metrics(rows_scored, k=_fold_config_of(run).top_k))
         with stages("simulate"):

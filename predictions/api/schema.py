@@ -16,6 +16,9 @@ PREDICTION_EXAMPLE: dict[str, Any] = {
     "probability": 0.0831,
     "will_hit_upper_circuit": False,
     "threshold": 0.31,
+    "new_circuit_probability": 0.0831,
+    "will_hit_new_circuit": False,
+    "strict_probability": 0.0831,
     "model": {"name": "upper-circuit", "version": 3},
     "served_from": "snapshot",
 }
@@ -25,9 +28,12 @@ EXPLAINED_EXAMPLE: dict[str, Any] = {
     "symbol": "SUZLON",
     "probability": 0.4125,
     "will_hit_upper_circuit": True,
+    "new_circuit_probability": None,
+    "will_hit_new_circuit": False,
+    "strict_probability": 0.4125,
     "explanation": [
-        {"feature": "days_since_uc", "value": 0.0, "contribution": 1.62},
-        {"feature": "uc_count20", "value": 3.0, "contribution": 0.88},
+        {"feature": "days_since_lock", "value": 0.0, "contribution": 1.62},
+        {"feature": "lock_count20", "value": 3.0, "contribution": 0.88},
         {"feature": "band_pct", "value": 5.0, "contribution": 0.41},
         {"feature": "log_close", "value": 3.9, "contribution": 0.27},
         {"feature": "return_1d", "value": 0.05, "contribution": 0.19},
@@ -38,9 +44,9 @@ WHAT_IF_FEATURES: dict[str, float] = dict.fromkeys(spec.FEATURE_NAMES, 0.0) | {
     "band_pct": 5.0,
     "log_close": 3.9,
     "log_traded_value20": 16.2,
-    "days_since_uc": 0.0,
-    "uc_count20": 3.0,
-    "uc_count60": 4.0,
+    "days_since_lock": 0.0,
+    "lock_count20": 3.0,
+    "lock_count60": 4.0,
 }
 
 RANKED_EXAMPLE: dict[str, Any] = {
@@ -52,6 +58,9 @@ RANKED_EXAMPLE: dict[str, Any] = {
     "probability": 0.4125,
     "will_hit_upper_circuit": True,
     "threshold": 0.31,
+    "new_circuit_probability": None,
+    "will_hit_new_circuit": False,
+    "strict_probability": 0.4125,
     "model": {"name": "upper-circuit", "version": 3},
 }
 

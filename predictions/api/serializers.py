@@ -137,9 +137,21 @@ class PredictionResponseSerializer(serializers.Serializer):
     symbol = serializers.CharField()
     exchange = serializers.CharField()
     date = serializers.DateField(allow_null=True, help_text="As-of date; null for a what-if without a date.")
-    probability = serializers.FloatField(help_text="Calibrated probability of an upper circuit next trading day.")
+    probability = serializers.FloatField(
+        help_text="Calibrated probability that the stock closes locked at its upper circuit next trading day."
+    )
     will_hit_upper_circuit = serializers.BooleanField(help_text="probability >= threshold.")
     threshold = serializers.FloatField()
+    new_circuit_probability = serializers.FloatField(
+        allow_null=True,
+        help_text="The same probability for a stock NOT locked today (a fresh candidate); null when it is locked.",
+    )
+    will_hit_new_circuit = serializers.BooleanField(
+        help_text="A fresh candidate above the new-circuit threshold (chosen on the validation period)."
+    )
+    strict_probability = serializers.FloatField(
+        help_text="The probability where a lock tomorrow would be a round 2/5/10/20% move (the strict rule), else 0."
+    )
     model = ModelRefSerializer()
     served_from = serializers.ChoiceField(
         choices=["cache", "snapshot", "computed", "what_if"],
@@ -172,6 +184,11 @@ class PredictionListQuerySerializer(serializers.Serializer):
         r"^[A-Za-z0-9]{1,4}$", required=False, trim_whitespace=False, help_text="e.g. EQ, BE, SM (any case)."
     )
     will_hit = serializers.BooleanField(required=False, help_text="Only positive (true) or negative (false) decisions.")
+    fresh = serializers.BooleanField(
+        required=False,
+        help_text="true: only fresh candidates (not locked today), ordered by new_circuit_probability unless "
+        "ordering says otherwise; false: only streak continuations.",
+    )
     ordering = serializers.ChoiceField(choices=list(ORDERINGS), default="rank")
 
 
@@ -179,6 +196,7 @@ class RankedPredictionSerializer(serializers.ModelSerializer[Prediction]):
     symbol = serializers.CharField(source="instrument.symbol")
     exchange = serializers.CharField(source="instrument.exchange")
     will_hit_upper_circuit = serializers.BooleanField(source="will_hit")
+    will_hit_new_circuit = serializers.BooleanField(source="will_hit_new")
     model = serializers.SerializerMethodField()
 
     class Meta:
@@ -192,6 +210,9 @@ class RankedPredictionSerializer(serializers.ModelSerializer[Prediction]):
             "probability",
             "will_hit_upper_circuit",
             "threshold",
+            "new_circuit_probability",
+            "will_hit_new_circuit",
+            "strict_probability",
             "model",
         )
 

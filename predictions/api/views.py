@@ -221,7 +221,13 @@ class PredictionListView(ListAPIView):
             min_probability=params.get("min_probability"),
             series=params.get("series"),
             will_hit=params.get("will_hit"),
-            ordering=params["ordering"],
+            fresh=params.get("fresh"),
+            # Fresh candidates rank by their own probability unless the client asked for an order.
+            ordering=(
+                "-new_circuit_probability"
+                if params.get("fresh") and "ordering" not in self.request.query_params
+                else params["ordering"]
+            ),
         )
 
 

@@ -346,8 +346,9 @@ def test_buy_and_hold_pays_delivery_costs_on_the_way_in_and_out() -> None:
 @pytest.mark.slow
 def test_full_real_panel_simulates_in_seconds(real_parquet: Path) -> None:
     panel = Panel.from_long(pd.read_parquet(real_parquet))
-    band = circuits.infer_band(panel.close, panel.prev_close)
-    hit_today = circuits.is_upper_circuit(panel.close, panel.high, panel.prev_close, band).astype(np.float64)
+    tick = circuits.tick_paise(panel.open, panel.high, panel.low, panel.close)
+    band = circuits.band_estimate(panel.close, panel.high, panel.low, panel.prev_close, tick=tick)
+    hit_today = circuits.is_upper_lock(panel.close, panel.high, panel.prev_close, tick=tick).astype(np.float64)
     hit_today[~panel.has_bar] = np.nan
     started = time.perf_counter()
     result = simulate(panel=panel, scores=hit_today, bands=band, config=BacktestConfig(threshold=0.5))

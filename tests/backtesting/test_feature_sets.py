@@ -12,8 +12,16 @@ def test_variants_keep_the_spec_order_and_drop_what_they_say() -> None:
     assert FEATURE_SETS["all"] == spec.FEATURE_NAMES
     for names in FEATURE_SETS.values():
         assert list(names) == [n for n in spec.FEATURE_NAMES if n in names]
-    assert not {"uc_count20", "uc_count60", "days_since_uc"} & set(FEATURE_SETS["no_circuit_history"])
-    assert len(FEATURE_SETS["no_circuit_history"]) == 22
+    history = {
+        "lock_count20",
+        "lock_count60",
+        "days_since_lock",
+        "strict_count5",
+        "strict_count20",
+        "days_since_strict",
+    }
+    assert not history & set(FEATURE_SETS["no_circuit_history"])
+    assert len(FEATURE_SETS["no_circuit_history"]) == 19
     vcp_families = {f.family for f in spec.FEATURES if f.name in FEATURE_SETS["vcp_only"]}
     assert vcp_families == {"trend", "contraction", "volume"}
 

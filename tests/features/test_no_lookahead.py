@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from features import FEATURE_NAMES, Panel, compute_features, features_on
-from marketdata.circuits import upper_band_price, upper_circuit_panel
+from marketdata.circuits import is_upper_lock, upper_band_price
 
 T, N = 330, 40
 CUTS = (30, 120, 251, 280, 281, 300, T - 1)
@@ -29,15 +29,16 @@ def _synthetic_market(seed: int = 11) -> Panel:
         for day in rng.choice(np.arange(5, T - 3), 4, replace=False):
             locked[day : day + 3, stock] = True
     close = np.empty((T, N))
-    price = np.round(rng.uniform(20, 900, N), 2)
+    price = np.round(rng.uniform(20, 900, N) * 20) / 20  # on the Rs 0.05 tick, as NSE quoted 2015-2022
     start = price.copy()
     for t in range(T):  # one row at a time: a lock's band price depends on yesterday's close
-        price = np.where(locked[t], upper_band_price(price, 10.0), np.round(price * (1 + moves[t]), 2))
+        price = np.where(locked[t], upper_band_price(price, 10.0), np.round(price * (1 + moves[t]) * 20) / 20)
         close[t] = price
     prev = np.vstack([start, close[:-1]])
-    high = np.where(locked, close, np.maximum(close, prev) * (1 + rng.uniform(0.001, 0.02, (T, N))))
-    low = np.minimum(close, prev) * (1 - rng.uniform(0, 0.02, (T, N)))
-    open_ = np.clip(prev * (1 + rng.normal(0, 0.005, (T, N))), low, high)
+    # Every price on the Rs 0.05 tick, as an exchange quotes them (a price off it means a finer tick).
+    high = np.where(locked, close, np.ceil(np.maximum(close, prev) * (1 + rng.uniform(0.001, 0.02, (T, N))) * 20) / 20)
+    low = np.floor(np.minimum(close, prev) * (1 - rng.uniform(0, 0.02, (T, N))) * 20) / 20
+    open_ = np.clip(np.round(prev * (1 + rng.normal(0, 0.005, (T, N))) * 20) / 20, low, high)
     volume = rng.integers(100, 100_000, (T, N)).astype(np.float64)
     # A 1:1 bonus on stock 10 (prev_close left unadjusted) and a 1:5 split on stock 11 (adjusted by NSE).
     for stock, day, ratio in ((10, 200, 0.5), (11, 240, 0.2)):
@@ -76,7 +77,7 @@ def market() -> Panel:
 
 
 def test_synthetic_market_has_the_hard_cases(market: Panel) -> None:
-    flags = upper_circuit_panel(market.close, market.high, market.prev_close, band=market.band)
+    flags = is_upper_lock(market.close, market.high, market.prev_close)
     assert flags[:, :5].sum() >= 30
     assert flags[:, 5:].sum() == 0
     assert (~market.has_bar).sum() > 0.04 * T * N

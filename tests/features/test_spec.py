@@ -24,14 +24,14 @@ def test_there_are_25_unique_feature_names_in_a_fixed_order() -> None:
 
 def test_every_family_is_covered_and_every_feature_documented() -> None:
     families = {f.family for f in spec.FEATURES}
-    assert families == {"trend", "contraction", "volume", "momentum", "circuit", "liquidity"}
+    assert families == {"trend", "contraction", "volume", "momentum", "circuit", "band", "liquidity"}
     assert all(f.unit and f.description and f.history >= 1 for f in spec.FEATURES)
 
 
-def test_required_history_covers_every_feature_and_the_lookback_covers_band_inference() -> None:
+def test_required_history_covers_every_feature_and_the_lookback_covers_the_band_estimate() -> None:
     assert spec.REQUIRED_HISTORY == max(f.history for f in spec.FEATURES) == 252
-    # Flags for the last 251 dates, the oldest needing 59 more dates of moves for its band.
-    assert spec.LOOKBACK == 251 + 59
+    # The 252-date high, days_since_* over 251 dates, and the band estimate's 120 + 60 dates back.
+    assert spec.LOOKBACK == 252
 
 
 def test_feature_set_hash_is_sha256_of_version_and_names() -> None:

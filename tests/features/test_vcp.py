@@ -9,7 +9,7 @@ import numpy.typing as npt
 import pytest
 
 from features import FEATURE_NAMES, FeatureCube, Panel, compute_features, features_on
-from marketdata.circuits import upper_circuit_panel
+from marketdata.circuits import is_upper_lock
 
 T = 300
 LAST = T - 1
@@ -144,11 +144,8 @@ def test_cube_has_every_feature_in_spec_order(cube: FeatureCube) -> None:
 
 
 def test_trend_template_matches_hand_computed_moving_averages_and_extremes(cube: FeatureCube) -> None:
-    # Closes 250..299 average 374.5; 150..299 average 324.5; 100..299 average 299.5; 80..279 average 279.5.
+    # Closes 250..299 average 374.5.
     _close(_at(cube, "close_sma50", "RAMP"), 399 / 374.5 - 1)
-    _close(_at(cube, "close_sma150", "RAMP"), 399 / 324.5 - 1)
-    _close(_at(cube, "close_sma200", "RAMP"), 399 / 299.5 - 1)
-    _close(_at(cube, "sma200_slope20", "RAMP"), 299.5 / 279.5 - 1)
     # Highest high of the last 252 rows is 400 (today), lowest low is row 48's, 147.
     _close(_at(cube, "dist_high252", "RAMP"), 399 / 400 - 1)
     _close(_at(cube, "dist_low252", "RAMP"), 399 / 147 - 1)
@@ -157,9 +154,7 @@ def test_trend_template_matches_hand_computed_moving_averages_and_extremes(cube:
 
 def test_contraction_features_read_four_shrinking_segments(cube: FeatureCube) -> None:
     # Segment depths (max high - min low) / max high: 16/108, 12/106, 8/104, 4/102.
-    assert _at(cube, "contraction_count", "VCP") == 3
     _close(_at(cube, "contraction_max_depth", "VCP"), 16 / 108)
-    _close(_at(cube, "contraction_last_first", "VCP"), (4 / 102) / (16 / 108))
     _close(_at(cube, "range_tight10", "VCP"), (102 - 98) / 100)
     # True range is 2 x half-width: mean 4 over 10 rows; (5x16 + 15x12 + 15x8 + 15x4) / 50 = 8.8 over 50.
     _close(_at(cube, "atr_ratio_10_50", "VCP"), 4 / 8.8)
@@ -168,12 +163,6 @@ def test_contraction_features_read_four_shrinking_segments(cube: FeatureCube) ->
     assert _at(cube, "bbw_pctile120", "VCP") == 0.0
     assert _at(cube, "bbw_pctile120", "RAMP") == 0.0
     _close(_at(cube, "range_tight10", "RAMP"), (400 - 389) / 399)
-
-
-def test_contraction_count_is_the_trailing_run_of_shrinking_depths(cube: FeatureCube) -> None:
-    # Ten rows earlier the latest segment (275..289) is 4 and 2 wide: still narrower than the one before.
-    assert _at(cube, "contraction_count", "VCP", LAST - 10) == 3
-    assert _at(cube, "contraction_count", "ZIG") == 0
 
 
 def test_volume_dry_up_and_surge_against_the_50_day_mean(cube: FeatureCube) -> None:
@@ -195,24 +184,35 @@ def test_momentum_features_and_cross_sectional_rank(cube: FeatureCube) -> None:
     assert math.isnan(_at(cube, "rs_rank63", "LATE"))
 
 
-def test_circuit_history_counts_locks_and_distance_to_the_band(cube: FeatureCube) -> None:
-    assert _at(cube, "uc_count20", "LOCK") == 2  # rows 298, 299
-    assert _at(cube, "uc_count60", "LOCK") == 3  # and 269
-    assert _at(cube, "days_since_uc", "LOCK") == 0
-    assert _at(cube, "days_since_uc", "LOCK", 297) == 28
-    assert _at(cube, "days_since_uc", "RAMP") == 250  # none in its 300 rows: the cap
-    assert _at(cube, "band_pct", "LOCK") == 5  # known band
-    assert _at(cube, "band_pct", "ZIG") == 5  # inferred from 4% moves
+def test_circuit_history_counts_locks_and_strict_locks(cube: FeatureCube) -> None:
+    assert _at(cube, "lock_count20", "LOCK") == 2  # rows 298, 299
+    assert _at(cube, "lock_count60", "LOCK") == 3  # and 269
+    assert _at(cube, "days_since_lock", "LOCK") == 0
+    assert _at(cube, "days_since_lock", "LOCK", 297) == 28
+    assert _at(cube, "days_since_lock", "RAMP") == 250  # none in its 300 rows: the cap
+    # Every lock here is within 0.1 pp of 5% (121.50 / 115.75 is +4.97%): strict as well.
+    assert _at(cube, "strict_count5", "LOCK") == 2
+    assert _at(cube, "strict_count20", "LOCK") == 2
+    assert _at(cube, "days_since_strict", "LOCK") == 0
+    assert _at(cube, "lock_count20", "ZIG") == 0
+
+
+def test_the_band_is_known_or_estimated_and_its_price_read_against_the_close(cube: FeatureCube) -> None:
+    assert _at(cube, "band_pct", "LOCK") == 5  # from the band file
+    assert _at(cube, "band_pct", "ZIG") == 5  # day ranges up to +4.5% need the 5% band
     assert _at(cube, "band_pct", "RAMP") == 2
     assert _at(cube, "band_distance", "LOCK") == 0.0
     _close(_at(cube, "band_distance", "ZIG"), 105.0 / 104.0 - 1)
     _close(_at(cube, "band_distance", "RAMP"), 405.95 / 399 - 1)  # 398 x 1.02 = 405.96, down to the tick
+    # Tomorrow's 5% band price over 121.50 is 127.575, down to 127.55: +4.979%, so 0.021 pp is lost.
+    _close(_at(cube, "band_rounding_gap", "LOCK"), 5 - (127.55 / 121.5 - 1) * 100)
+    _close(_at(cube, "band5_rounding_gap", "RAMP"), 5 - (418.95 / 399 - 1) * 100)
 
 
-def test_hit_today_is_exactly_days_since_zero(cube: FeatureCube) -> None:
+def test_hit_today_is_exactly_days_since_lock_zero(cube: FeatureCube) -> None:
     panel = _build({"LOCK": _circuits(), "ZIG": _zigzag()}, known_band=[5.0, np.nan])
-    flags = upper_circuit_panel(panel.close, panel.high, panel.prev_close, band=panel.band)
-    days = compute_features(panel).feature("days_since_uc")
+    flags = is_upper_lock(panel.close, panel.high, panel.prev_close)
+    days = compute_features(panel).feature("days_since_lock")
     defined = ~np.isnan(days)
     assert flags.sum() == 4
     assert np.array_equal(days[defined] == 0, flags[defined])
@@ -230,8 +230,8 @@ def test_features_are_nan_without_history_or_a_bar(cube: FeatureCube) -> None:
     late = dict(zip(FEATURE_NAMES, row, strict=True))
     # Listed 50 rows ago: 50-row windows are defined, longer ones are not.
     assert not math.isnan(late["close_sma50"])
-    assert not math.isnan(late["uc_count20"])
-    for name in ("close_sma150", "dist_high252", "bbw_pctile120", "uc_count60", "days_since_uc", "rs_rank63"):
+    assert not math.isnan(late["lock_count20"])
+    for name in ("dist_high252", "bbw_pctile120", "lock_count60", "days_since_lock", "rs_rank63"):
         assert math.isnan(late[name]), name
     # No bar on row 298: nothing at all that day.
     assert np.isnan(cube.values[298, list(cube.symbols).index("LATE")]).all()
@@ -242,7 +242,6 @@ def test_features_are_nan_without_history_or_a_bar(cube: FeatureCube) -> None:
 def test_undefined_ratios_are_nan_not_infinite(cube: FeatureCube) -> None:
     assert math.isnan(_at(cube, "close_location", "FLAT"))  # high == low
     assert math.isnan(_at(cube, "atr_ratio_10_50", "FLAT"))  # no range in 50 days
-    assert math.isnan(_at(cube, "contraction_last_first", "FLAT"))
     assert _at(cube, "contraction_max_depth", "FLAT") == 0.0
     assert np.isfinite(cube.values[~np.isnan(cube.values)]).all()
 

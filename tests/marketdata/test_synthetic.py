@@ -20,9 +20,9 @@ from tests.marketdata.conftest import END
 
 @pytest.fixture(scope="module")
 def flags(market: SyntheticMarket) -> dict[str, np.ndarray]:
-    """Panel arrays, inferred-band circuit flags and truth panels of the shared market."""
+    """Panel arrays, the platform truth's lock flags and the truth panels of the shared market."""
     panel = market.panel()
-    upper = circuits.upper_circuit_panel(panel.close, panel.high, panel.prev_close)
+    upper = circuits.truth_flags(panel.open, panel.high, panel.low, panel.close, panel.prev_close)["platform"]
     return {
         "has_bar": panel.has_bar,
         "upper": upper,
@@ -116,9 +116,7 @@ def test_band_and_series_mix_follow_the_parameters() -> None:
     assert tight[stocks["series"] != "EQ"].mean() > 0.7 > 0.3 > tight[stocks["series"] == "EQ"].mean()
 
 
-def test_upper_circuit_base_rate_on_inferred_bands_is_in_the_real_range(
-    market: SyntheticMarket, flags: dict[str, np.ndarray]
-) -> None:
+def test_upper_circuit_base_rate_is_in_the_real_range(market: SyntheticMarket, flags: dict[str, np.ndarray]) -> None:
     rate = _stock_days(flags["upper"], flags["has_bar"])
     assert 0.01 <= rate <= 0.03
     assert market.upper_circuit_rate() == pytest.approx(rate)
@@ -142,9 +140,9 @@ def test_locked_days_close_at_the_high_on_the_band_price_with_low_volume(market:
     # Locked stocks barely trade: sellers are absent.
     typical = bars.groupby("symbol")["volume"].transform("median").to_numpy()
     assert np.median(bars["volume"].to_numpy()[locked] / typical[locked]) < 0.3
-    # The inferred-band detector finds the true locks.
+    # The platform truth (a lock at the band in force) finds the true locks.
     panel = market.panel()
-    detected = circuits.upper_circuit_panel(panel.close, panel.high, panel.prev_close)
+    detected = circuits.truth_flags(panel.open, panel.high, panel.low, panel.close, panel.prev_close)["platform"]
     truth = market.truth_panel("locked_up") == 1
     assert truth[detected].mean() > 0.95
     assert detected[truth].mean() > 0.95

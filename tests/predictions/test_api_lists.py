@@ -39,6 +39,9 @@ def test_the_list_defaults_to_the_latest_day_ranked_by_probability(scored: Marke
         "probability",
         "will_hit_upper_circuit",
         "threshold",
+        "new_circuit_probability",
+        "will_hit_new_circuit",
+        "strict_probability",
         "model",
     }
     assert body["next"] is not None
@@ -100,3 +103,22 @@ def test_a_page_past_the_end_is_a_404_in_the_error_shape(scored: Market, client_
     response = client_api.get(LIST, {"page": 999})
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_fresh_candidates_exclude_stocks_locked_today_and_rank_by_their_own_probability(
+    scored: Market, client_api: APIClient
+) -> None:
+    day = scored.last
+    locked = set(
+        Prediction.objects.filter(date=day, new_circuit_probability__isnull=True).values_list(
+            "instrument_id", flat=True
+        )
+    )
+    fresh = client_api.get("/api/v1/predictions", {"fresh": "true", "page_size": 500}).json()["results"]
+    assert fresh
+    assert all(r["new_circuit_probability"] is not None for r in fresh)
+    probabilities = [r["new_circuit_probability"] for r in fresh]
+    assert probabilities == sorted(probabilities, reverse=True)
+    streaks = client_api.get("/api/v1/predictions", {"fresh": "false", "page_size": 500}).json()["results"]
+    assert len(streaks) == len(locked)
+    assert all(r["new_circuit_probability"] is None for r in streaks)

@@ -13,7 +13,7 @@ from predictions import export
 
 def test_a_failed_write_removes_its_staging_file(tmp_path: Path) -> None:
     def rows() -> Any:
-        yield (1, "AAA", "NSE", "EQ", 0.9, True, 0.5)
+        yield (1, "AAA", "NSE", "EQ", 0.9, True, 0.5, 0.9, True, 0.9)
         raise OSError(28, "No space left on device")
 
     with pytest.raises(OSError, match="No space left"):

@@ -10,7 +10,7 @@ import pytest
 
 from marketdata.models import Instrument
 from modelregistry.models import ModelVersion
-from predictions.export import neutralised, predictions_csv_write
+from predictions.export import HEADER, neutralised, predictions_csv_write
 from predictions.services import batch_run_inline
 from tests.predictions.conftest import Market
 
@@ -39,13 +39,13 @@ def test_plain_symbols_and_numbers_are_left_alone() -> None:
 
 
 def test_the_export_neutralises_every_text_column(tmp_path: Path) -> None:
-    rows = [(n + 1, value, "NSE", "EQ", 0.5, True, 0.3) for n, value in enumerate(FORMULAS)]
+    rows = [(n + 1, value, "NSE", "EQ", 0.5, True, 0.3, 0.5, True, 0.5) for n, value in enumerate(FORMULAS)]
     path, _ = predictions_csv_write(
         directory=tmp_path, date=dt.date(2024, 8, 1), rows=rows, model_name="=HYPERLINK(x)", model_version=1
     )
     table = _cells(path)[1:]
     assert [row[1] for row in table] == ["'" + value for value in FORMULAS]
-    assert {row[8] for row in table} == {"'=HYPERLINK(x)"}
+    assert {row[HEADER.index("model")] for row in table} == {"'=HYPERLINK(x)"}
 
 
 @pytest.mark.django_db

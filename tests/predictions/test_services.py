@@ -24,6 +24,7 @@ from predictions.choices import SnapshotSource
 from predictions.exceptions import ModelUnavailableError, NoDataForDateError
 from predictions.lookups import market_dates
 from predictions.models import BatchRun, FeatureSnapshot, Prediction
+from predictions.serving import Scored
 from tests.conftest import promote
 from tests.factories import register_version
 from tests.predictions.conftest import Market
@@ -130,7 +131,9 @@ def test_the_run_keeps_the_version_it_started_with_and_warms_its_cache(
         date=market.last,
         explain=False,
     )
-    assert cache.get(key) == (p.probability, p.will_hit, p.threshold, None)
+    assert cache.get(key) == Scored(
+        p.probability, p.will_hit, p.threshold, p.new_circuit_probability, p.will_hit_new, p.strict_probability
+    )
     assert run.model_version_id == production.pk
 
 

@@ -15,6 +15,7 @@ from backtesting.management.commands._options import (
     write_report,
 )
 from common.formatting import fmt_number, iso_date
+from modelregistry.evaluation import truths_lines
 from modelregistry.models import ModelVersion
 
 
@@ -77,6 +78,8 @@ class Command(BaseCommand):
             f"(hit today {fmt_number(hit['pr_auc'])}), new circuits PR-AUC "
             f"{fmt_number(overall['new_circuits']['model']['pr_auc'])}"
         )
+        for line in truths_lines(overall):
+            self.stdout.write(line)
         self.stdout.write(
             f"  trading: {run.n_trades} trades, CAGR {fmt_number(strategy_risk['cagr'], '{:+.2%}')} "
             f"(buy and hold {fmt_number(bench['cagr'], '{:+.2%}')}), Sharpe {fmt_number(run.sharpe, '{:.2f}')}, "

@@ -22,6 +22,7 @@ from backtesting.management.commands._options import (
 from backtesting.models import WalkForwardRun
 from common.choices import RunStatus
 from common.formatting import fmt_number, iso_date
+from modelregistry.evaluation import truths_lines
 
 
 class Command(BaseCommand):
@@ -117,6 +118,8 @@ class Command(BaseCommand):
             f"{fmt_number(f1.get('consistency'), '{:.0%}')} of folds at F1 >= {run.target_f1}; "
             f"{trend.get('verdict', 'no trend test')}"
         )
+        for line in truths_lines((run.metrics or {}).get("overall") or {}, indent=""):
+            self.stdout.write(line)
         backtest = selectors.walk_forward_backtest(run=run)
         if backtest is not None and backtest.risk:
             risk = backtest.risk

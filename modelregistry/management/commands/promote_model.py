@@ -18,7 +18,16 @@ class Command(BaseCommand):
         target = parser.add_mutually_exclusive_group(required=True)
         target.add_argument("--model-version", type=int, help="ModelVersion id (see list_models).")
         target.add_argument(
-            "--best", action="store_true", help="The candidate with the highest test --metric (PR-AUC by default)."
+            "--best",
+            action="store_true",
+            help=(
+                "The candidate with the highest test --metric (PR-AUC by default), promoted only if it passes the "
+                "gate: lift over 'hit today' on the latest --sessions neither model trained on, with a day-block "
+                "bootstrap interval above zero, and no worse than production there. A refusal is recorded."
+            ),
+        )
+        parser.add_argument(
+            "--sessions", type=int, default=60, help="With --best: the gate's window of unseen sessions (default 60)."
         )
         parser.add_argument("--name", default=DEFAULT_MODEL_NAME, help="Model name, with --best.")
         parser.add_argument("--metric", default="pr_auc", choices=["pr_auc", "f1", "precision_at_k", "roc_auc"])
@@ -36,10 +45,20 @@ class Command(BaseCommand):
             version = selectors.model_version_get(pk=options["model_version"])
             if version is None:
                 raise CommandError(f"No model version with id {options['model_version']}; run list_models to see ids.")
+        actor = command_actor(options.get("actor"))
         try:
-            promoted = services.model_version_promote(
-                version=version, actor=command_actor(options.get("actor")), reason=options["reason"]
-            )
+            if options["best"]:
+                if options["sessions"] < 1:
+                    raise CommandError("--sessions must be a positive number of sessions.")
+                self.stdout.write(f"Gate: scoring {version.label} and production on the latest unseen sessions...")
+                promoted, verdict = services.model_version_promote_gated(
+                    version=version, actor=actor, reason=options["reason"], sessions=options["sessions"]
+                )
+                if not verdict.passed:
+                    raise CommandError(f"{verdict.reason} (recorded in the promotion history)")
+                self.stdout.write(verdict.reason)
+            else:
+                promoted = services.model_version_promote(version=version, actor=actor, reason=options["reason"])
         except services.RegistryError as exc:
             raise CommandError(str(exc)) from exc
         value = promoted.metric(options["metric"])

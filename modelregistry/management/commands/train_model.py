@@ -12,7 +12,10 @@ from common.formatting import as_date, iso_date
 from marketdata.selectors import trading_date_range
 from modelregistry import services
 from modelregistry.choices import DEFAULT_MODEL_NAME
+from modelregistry.evaluation import truths_lines
 from modelregistry.models import ModelVersion
+from modelregistry.selectors import model_version_get
+from modelregistry.training import DEFAULT_ROUNDS
 
 
 class _Progress:
@@ -48,7 +51,17 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--algorithm", choices=["xgboost", "lightgbm"], required=True)
+        parser.add_argument("--algorithm", choices=["xgboost", "lightgbm"], help="Required unless --refit.")
+        parser.add_argument(
+            "--refit",
+            type=int,
+            metavar="VERSION_ID",
+            help=(
+                "Production refit of a validated version: train on every labelled day from its training start to "
+                "--end (default: the latest bar) with the rounds, calibration and thresholds it chose, and register "
+                "it linked to that version, whose test metrics are its evidence."
+            ),
+        )
         parser.add_argument(
             "--start", type=iso_date, help="First training date, YYYY-MM-DD (default: the first stored bar)."
         )
@@ -70,12 +83,22 @@ class Command(BaseCommand):
             default=0.3,
             help="Share of training negatives kept (positives are always kept).",
         )
-        parser.add_argument("--rounds", type=int, default=300, help="Maximum boosting rounds (early-stopped).")
+        parser.add_argument(
+            "--rounds",
+            type=int,
+            default=DEFAULT_ROUNDS,
+            help=f"Maximum boosting rounds, early-stopped on validation (default {DEFAULT_ROUNDS}).",
+        )
         parser.add_argument("--name", default=DEFAULT_MODEL_NAME)
         parser.add_argument("--no-progress", action="store_true")
         add_actor_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["refit"] is not None:
+            self._refit(options)
+            return
+        if options["algorithm"] is None:
+            raise CommandError("Give --algorithm xgboost or lightgbm (or --refit VERSION_ID to refit a validated one).")
         if (options["train_end"] is None) != (options["valid_end"] is None):
             raise CommandError("Give both --train-end and --valid-end, or neither.")
         if not 0 < options["negative_sample_rate"] <= 1:
@@ -112,12 +135,45 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         self._report(version)
 
+    def _refit(self, options: dict[str, Any]) -> None:
+        source = model_version_get(pk=options["refit"])
+        if source is None:
+            raise CommandError(f"No model version with id {options['refit']}; run list_models to see ids.")
+        end = as_date(options["end"], option="--end")
+        progress = _Progress(self, enabled=not options["no_progress"])
+        until = end or "the latest bar"
+        self.stdout.write(f"Refitting {source.label} ({source.algorithm}) from {source.train_start} to {until}")
+        try:
+            version = services.model_refit(
+                source=source,
+                end=end,
+                actor=command_actor(options.get("actor")),
+                progress=progress,
+                on_stage=progress.stage,
+            )
+        except services.RegistryError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Registered {version.label} (id {version.pk}, candidate): a refit of {source.label} on "
+                f"{version.train_start}..{version.train_end} with {version.training_config.get('n_trees')} trees."
+            )
+        )
+        self.stdout.write(
+            f"It holds nothing out: the evidence is {source.label}'s test period "
+            f"({source.valid_end}..{source.test_end}), shown below."
+        )
+        self._metrics(version)
+
     def _report(self, version: ModelVersion) -> None:
         self.stdout.write(
             self.style.SUCCESS(
                 f"Registered {version.label} (id {version.pk}, candidate); test period ends {version.test_end}."
             )
         )
+        self._metrics(version)
+
+    def _metrics(self, version: ModelVersion) -> None:
         rows = [
             ("model", "model"),
             ("'hit today' baseline", "hit_today"),
@@ -135,6 +191,12 @@ class Command(BaseCommand):
                 ]
                 cells = " ".join(f"{'-' if v is None else f'{v:.3f}':>6}" for v in values)
                 self.stdout.write(f"    {label:<26} {cells}")
+        self._truths(version)
         self.stdout.write(
             f"Promote it with: python manage.py promote_model --model-version {version.pk} --reason '...'"
         )
+
+    def _truths(self, version: ModelVersion) -> None:
+        """The three truths (the platform's label, strict, tick-aware lock) beside the naive rules."""
+        for line in truths_lines(version.metrics):
+            self.stdout.write(line)
