@@ -19,7 +19,7 @@ DEMO_SEED ?= 7
 DEMO_DIR ?= var/demo
 DEMO_ENV := DEBUG=1 VCP_LOG_TO_FILE=0 VCP_DATA_DIR=$(DEMO_DIR) DATABASE_URL= REDIS_URL= CELERY_BROKER_URL=
 
-.PHONY: help venv demo demo-data serve serve-stop test lint bench docs docs-openapi clean deploy-smoke
+.PHONY: help venv demo demo-data serve serve-stop test lint bench docs docs-openapi clean deploy-smoke walkthrough
 
 help:
 	@echo "make demo   - install, build a synthetic market on SQLite and serve http://127.0.0.1:8000"
@@ -27,6 +27,7 @@ help:
 	@echo "make test   - run the test suite against real PostgreSQL and Redis (started if needed)"
 	@echo "make lint   - ruff, import-linter contracts and mypy"
 	@echo "make bench  - run the benchmarks in bench/ (prints figures)"
+	@echo "make walkthrough - screenshots of a fresh demo into docs/walkthrough/ (headless Chromium)"
 
 $(STAMP): requirements/serve.txt requirements/train.txt requirements/base.txt requirements/prod.txt requirements/dev.txt requirements/dev-nodeps.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
@@ -86,6 +87,13 @@ docs-openapi: venv
 
 docs: venv
 	$(VENV)/bin/mkdocs build --strict
+
+# Screenshots (and short videos) of a fresh demo into docs/walkthrough/: headless Chromium via Playwright,
+# Debian's chromium (apt-get install -y chromium; ffmpeg for the videos), server on 127.0.0.1:8017.
+WALKTHROUGH_ARGS ?=
+walkthrough: venv
+	@$(PY) -c "import playwright" 2>/dev/null || $(PY) -m pip install -q playwright
+	$(PY) scripts/walkthrough.py --data-dir var/walkthrough $(WALKTHROUGH_ARGS)
 
 clean:
 	rm -rf var/ .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* htmlcov

@@ -2,35 +2,28 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django import forms
 
+from backtesting.caveats import in_sample_overlap, out_of_sample_from
 from modelregistry.models import ModelVersion
 from modelregistry.selectors import model_version_list
+
+__all__ = ["BacktestForm", "ComparisonForm", "in_sample_overlap", "version_field"]
 
 
 class _VersionChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
     def label_from_instance(self, obj: ModelVersion) -> str:
         valid = f", validated to {obj.valid_end}" if obj.valid_end else ""
-        return f"{obj.label} ({obj.algorithm}, {obj.status}): trained {obj.train_start} to {obj.train_end}{valid}"
+        return (
+            f"{obj.label} ({obj.algorithm}, {obj.status}): trained {obj.train_start} to {obj.train_end}{valid}; "
+            f"out-of-sample from {out_of_sample_from(obj)}"
+        )
 
 
 def version_field(label: str) -> _VersionChoice:
     return _VersionChoice(queryset=model_version_list(), label=label)
-
-
-def in_sample_overlap(version: ModelVersion, *, start: dt.date, end: dt.date) -> str | None:
-    """Why ``[start, end]`` is not out-of-sample for ``version`` (it overlaps its training or
-    validation period), or None when it is."""
-    seen_until = version.valid_end or version.train_end
-    if start <= seen_until and end >= version.train_start:
-        return (
-            f"{version.label} saw {version.train_start} to {seen_until} while training and validating; "
-            f"{start} to {end} overlaps it, so these results are in-sample. Start after {seen_until}."
-        )
-    return None
 
 
 class _PeriodForm(forms.Form):

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from backtesting import selectors
+from backtesting import caveats, selectors
 from backtesting.jsonify import jsonable
 from backtesting.models import BacktestRun, ComparisonRun, WalkForwardFold, WalkForwardRun
 from modelregistry.evaluation import truths_rows
@@ -221,6 +221,8 @@ def report_context(run: BacktestRun) -> dict[str, Any]:
         "config": json.dumps(run.config, indent=2, sort_keys=True),
         "plotly_js": plotly_js(),
         "generated_at": timezone.now(),
+        "sample": caveats.backtest_sample_note(run),
+        "synthetic": caveats.synthetic_market_caveat(),
     }
 
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
-from backtesting import report, selectors, services, tasks
+from backtesting import caveats, report, selectors, services, tasks
 from backtesting.forms import BacktestForm, ComparisonForm, in_sample_overlap
 from backtesting.models import BacktestRun
 
@@ -99,7 +99,13 @@ def backtest_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "staff/backtest_detail.html",
-        {"run": run, "risk": run.risk or {}, "deflated": (run.risk or {}).get("deflated_sharpe") or {}},
+        {
+            "run": run,
+            "risk": run.risk or {},
+            "deflated": (run.risk or {}).get("deflated_sharpe") or {},
+            "sample": caveats.backtest_sample_note(run),
+            "synthetic": caveats.synthetic_market_caveat(),
+        },
     )
 
 

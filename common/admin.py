@@ -34,3 +34,19 @@ RUN_RECORD_FIELDS: tuple[str, ...] = (
     "finished_at",
     "seconds",
 )
+
+
+PROBABILITY_PLACES = 4
+
+
+def rounded(field: str, *, description: str | None = None, places: int = PROBABILITY_PLACES) -> Any:
+    """An admin column (``list_display`` / ``readonly_fields``) showing float ``field`` with ``places``
+    decimals: a probability read to 16 decimals says nothing more and hides the digits that matter."""
+
+    @admin.display(description=description or field.replace("_", " "), ordering=field)
+    def show(obj: Any) -> str:
+        value = getattr(obj, field)
+        return "-" if value is None else f"{value:.{places}f}"
+
+    show.__name__ = f"{field}_rounded"
+    return show

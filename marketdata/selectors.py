@@ -12,11 +12,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from django.db import connection
-from django.db.models import Case, Max, Min, QuerySet, When
+from django.db.models import Case, Count, Max, Min, Q, QuerySet, When
 
 from common.choices import RunStatus
 from marketdata.models import DailyBar, FetchRun, Instrument, PriceBand, TradingSession
 from marketdata.panel import Panel
+from marketdata.synthetic import SYNTHETIC_ISIN_PREFIXES
 
 BAR_COLUMNS = (
     "instrument_id",
@@ -291,3 +292,14 @@ def fetch_run_get(*, exchange: str, date: dt.date) -> FetchRun | None:
 
 def fetch_run_succeeded(*, exchange: str, date: dt.date) -> bool:
     return FetchRun.objects.filter(exchange=exchange, trade_date=date, status=RunStatus.SUCCEEDED).exists()
+
+
+def synthetic_instrument_counts() -> tuple[int, int]:
+    """``(synthetic, total)`` instruments: synthetic ones carry an ISIN no real issuer can have
+    (``marketdata.synthetic.SYNTHETIC_ISIN_PREFIXES``), whether generated into the database or
+    written as bhavcopy files and ingested."""
+    synthetic = Q()
+    for prefix in SYNTHETIC_ISIN_PREFIXES:
+        synthetic |= Q(isin__startswith=prefix)
+    counts = Instrument.objects.aggregate(total=Count("pk"), synthetic=Count("pk", filter=synthetic))
+    return int(counts["synthetic"]), int(counts["total"])

@@ -235,8 +235,12 @@ def _isin(issuer: str) -> str:
     return f"{body}{(10 - total % 10) % 10}"
 
 
+# Real issuer codes never start with V-Z, so synthetic ISINs cannot collide with real ones, and an
+# instrument whose ISIN starts with one of these came from this module (the synthetic-data caveat).
+SYNTHETIC_ISIN_PREFIXES: tuple[str, ...] = tuple(f"INE{letter}" for letter in "ZYXWV")
+
+
 def _issuer_code(index: int) -> str:
-    # Real issuer codes never start with V-Z, so synthetic ISINs cannot collide with real ones.
     prefix, rest = divmod(index, 36**3)
     chars = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     body = chars[rest // 1296] + chars[(rest // 36) % 36] + chars[rest % 36]

@@ -18,8 +18,11 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from common import tables
+from common.admin import rounded
 from common.formatting import ascii_int, fmt_number
 from modelregistry import selectors, services
+from modelregistry.evaluation import truths_rows
 from modelregistry.models import ModelVersion, PromotionEvent
 
 PROMOTE_PERMISSION = "modelregistry.promote_modelversion"
@@ -41,6 +44,41 @@ COMPARED_METRICS: tuple[tuple[str, str, str, str], ...] = (
     ("series_eq", "model", "pr_auc", "Series EQ: PR-AUC"),
     ("series_eq", "hit_today", "pr_auc", "Series EQ, 'hit today': PR-AUC"),
 )
+
+
+def _metric_rows(versions: list[ModelVersion]) -> list[dict[str, Any]]:
+    return [
+        {"label": label, "values": [fmt_number(v.metric(key, part=part, scorer=scorer)) for v in versions]}
+        for part, scorer, key, label in COMPARED_METRICS
+    ]
+
+
+def _truth_pr_auc(version: ModelVersion) -> dict[str, float | None]:
+    """The model's PR-AUC per truth and slice ("Strict (...), new circuits": 0.41), from ``metrics["truths"]``."""
+    return {row["title"]: row["pr_auc"][0] for row in truths_rows(version.metrics or {})}
+
+
+def _side_by_side(version: ModelVersion, current: ModelVersion | None) -> dict[str, Any]:
+    """The confirmation's table: ``version`` beside ``current`` (production now), with the three-truth
+    PR-AUCs when recorded and a warning in words when ``version`` is worse on PR-AUC."""
+    versions = [version] if current is None else [version, current]
+    rows = _metric_rows(versions)
+    truths = [_truth_pr_auc(v) for v in versions]
+    for title in truths[0]:
+        rows.append({"label": f"{title}: PR-AUC", "values": [fmt_number(t.get(title)) for t in truths]})
+    warnings: list[str] = []
+    if current is not None:
+        ours, theirs = version.metric("pr_auc"), current.metric("pr_auc")
+        if ours is not None and theirs is not None and ours < theirs:
+            warnings.append(
+                f"{version.label} is worse than {current.label} on test PR-AUC: {ours:.3f} against {theirs:.3f}. "
+                "Their test periods may differ; compare them on the same days (Backtests, or "
+                "manage.py compare_models) before you promote."
+            )
+        worse = [t for t in truths[0] if (truths[0][t] or 0.0) < (truths[1].get(t) or 0.0)]
+        if worse:
+            warnings.append(f"{version.label} is also below {current.label} on: " + "; ".join(worse) + ".")
+    return {"versions": versions, "metrics": rows, "warnings": warnings}
 
 
 class ReasonForm(forms.Form):
@@ -68,56 +106,125 @@ class PromotionEventInline(admin.TabularInline[PromotionEvent, ModelVersion]):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
+    # Seven short columns fit 1400 px beside admin's sidebar and filters (scripts/walkthrough.py checks
+    # it); F1, precision@k, the validation end, the creation time and the other test metrics are on the
+    # detail page.
     list_display = (
-        "name",
-        "version",
+        "version_label",
         "algorithm",
         "status_badge",
-        "f1",
         "pr_auc",
-        "precision_at_k",
         "pr_auc_new",
         "baseline_pr_auc",
         "train_window",
-        "created_at",
     )
+    list_display_links = ("version_label",)
     list_filter = ("name", "status", "algorithm")
     search_fields = ("name", "feature_set_hash")
     ordering = ("name", "-version")
     actions = ["promote_selected", "rollback_selected", "archive_selected", "compare_selected"]
     inlines = [PromotionEventInline]
-    exclude = ("reference",)  # thousands of numbers; shown as a summary instead
-    readonly_fields = ("reference_summary",)
+    # The JSON blobs are shown as tables (metrics, training configuration) or a summary (reference:
+    # thousands of bin edges); the thresholds with 4 decimals.
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    ("name", "version", "algorithm", "status"),
+                    (rounded("threshold"), rounded("new_circuit_threshold")),
+                    ("train_start", "train_end", "valid_end", "test_end"),
+                    ("previous_production", "refit_of"),
+                    ("created_by", "created_at", "promoted_at", "rolled_back_at"),
+                )
+            },
+        ),
+        ("Test metrics", {"fields": ("metrics_table", "truths_table")}),
+        ("Training configuration", {"fields": ("training_config_table",)}),
+        (
+            "Artifacts and data",
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "artifact_uri",
+                    "checksums_table",
+                    "horizon",
+                    "feature_set_hash",
+                    "data_fingerprint",
+                    "feature_names_list",
+                    "reference_summary",
+                ),
+            },
+        ),
+    )
+    readonly_fields = (
+        rounded("threshold"),
+        rounded("new_circuit_threshold"),
+        "metrics_table",
+        "truths_table",
+        "training_config_table",
+        "checksums_table",
+        "feature_names_list",
+        "reference_summary",
+    )
 
     # --- columns -------------------------------------------------------------------------------
+    @admin.display(description="Version", ordering="version")
+    def version_label(self, obj: ModelVersion) -> str:
+        return obj.label
+
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: ModelVersion) -> str:
         colour = {"production": "#1a7f37", "candidate": "#9a6700", "archived": "#6e7781"}[obj.status]
         return format_html('<b style="color:{}">{}</b>', colour, obj.get_status_display())
 
-    @admin.display(description="F1")
-    def f1(self, obj: ModelVersion) -> str:
-        return fmt_number(obj.metric("f1"))
-
     @admin.display(description="PR-AUC")
     def pr_auc(self, obj: ModelVersion) -> str:
         return fmt_number(obj.metric("pr_auc"))
 
-    @admin.display(description="Prec@20/day")
-    def precision_at_k(self, obj: ModelVersion) -> str:
-        return fmt_number(obj.metric("precision_at_k"))
-
-    @admin.display(description="PR-AUC (new)")
+    @admin.display(description="PR-AUC new")
     def pr_auc_new(self, obj: ModelVersion) -> str:
         return fmt_number(obj.metric("pr_auc", part="new_circuits"))
 
-    @admin.display(description="'Hit today' PR-AUC")
+    @admin.display(description="Hit-today PR-AUC")
     def baseline_pr_auc(self, obj: ModelVersion) -> str:
         return fmt_number(obj.metric("pr_auc", scorer="hit_today"))
 
-    @admin.display(description="Training window")
+    @admin.display(description="Trained on", ordering="train_start")
     def train_window(self, obj: ModelVersion) -> str:
-        return f"{obj.train_start} .. {obj.train_end}"
+        return format_html('<span style="white-space:nowrap">{}<br>to {}</span>', obj.train_start, obj.train_end)
+
+    # --- the detail page: JSON as tables ---------------------------------------------------------
+    @admin.display(description="Test metrics")
+    def metrics_table(self, obj: ModelVersion) -> str:
+        return tables.html_table(
+            ("Metric", obj.label), [(r["label"], r["values"][0]) for r in self._metric_rows([obj])]
+        )
+
+    @admin.display(description="Three truths")
+    def truths_table(self, obj: ModelVersion) -> str:
+        rows = truths_rows(obj.metrics or {})
+        if not rows:
+            return "not recorded for this version"
+        return tables.html_table(
+            ("Truth", "Positives", "PR-AUC model", "hit today", "count 5d", "P@k model", "hit today", "count 5d"),
+            [
+                (r["title"], r["positives"], *map(fmt_number, r["pr_auc"]), *map(fmt_number, r["precision_at_k"]))
+                for r in rows
+            ],
+        )
+
+    @admin.display(description="Training configuration")
+    def training_config_table(self, obj: ModelVersion) -> str:
+        return tables.html_table(("Setting", "Value"), tables.flatten(obj.training_config or {}))
+
+    @admin.display(description="Checksums (sha256)")
+    def checksums_table(self, obj: ModelVersion) -> str:
+        return tables.html_table(("File", "sha256"), sorted((obj.checksums or {}).items()))
+
+    @admin.display(description="Features, in order")
+    def feature_names_list(self, obj: ModelVersion) -> str:
+        return ", ".join(obj.feature_names or []) or "-"
 
     @admin.display(description="Drift reference")
     def reference_summary(self, obj: ModelVersion) -> str:
@@ -195,6 +302,7 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
         title: str,
         summary: str,
         perform: Any,
+        compare_with: ModelVersion | None = None,
     ) -> HttpResponse:
         if not request.user.has_perm(PROMOTE_PERMISSION):
             raise PermissionDenied("You need the permission to promote, roll back and archive model versions.")
@@ -214,7 +322,7 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
             "version": version,
             "form": form,
             "opts": self.model._meta,
-            "metrics": self._metric_rows([version]),
+            **_side_by_side(version, compare_with),
         }
         return TemplateResponse(request, "admin/modelregistry/confirm_action.html", context)
 
@@ -230,6 +338,7 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
             title=f"Promote {version.label}",
             summary=summary,
             perform=lambda reason: services.model_version_promote(version=version, actor=request.user, reason=reason),
+            compare_with=current if current is not None and current.pk != version.pk else None,
         )
 
     def rollback_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -243,7 +352,8 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
         )
         return self._confirm(
             request,
-            version=version,
+            version=target or version,
+            compare_with=current if target else None,
             title=f"Roll back {version.name}",
             summary=summary,
             perform=lambda reason: services.model_version_rollback(
@@ -262,10 +372,7 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
         )
 
     def _metric_rows(self, versions: list[ModelVersion]) -> list[dict[str, Any]]:
-        return [
-            {"label": label, "values": [fmt_number(v.metric(key, part=part, scorer=scorer)) for v in versions]}
-            for part, scorer, key, label in COMPARED_METRICS
-        ]
+        return _metric_rows(versions)
 
     def compare_view(self, request: HttpRequest) -> HttpResponse:
         raw_ids = request.GET.get("ids", "")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from common.admin import ReadOnlyAdmin
+from common.admin import ReadOnlyAdmin, rounded
 from predictions.models import BatchRun, FeatureSnapshot, Prediction
 
 
@@ -35,16 +35,21 @@ class BatchRunAdmin(ReadOnlyAdmin):
         return "-" if obj.seconds is None else f"{obj.seconds:.1f}"
 
 
+PROBABILITY_FIELDS = ("probability", "threshold", "new_circuit_probability", "strict_probability")
+
+
 @admin.register(Prediction)
 class PredictionAdmin(ReadOnlyAdmin):
-    list_display = ("date", "rank", "instrument", "series", "probability", "will_hit", "model_version")
+    list_display = ("date", "rank", "instrument", "series", rounded("probability"), "will_hit", "model_version")
     list_filter = ("will_hit", "series", "model_version")
     search_fields = ("instrument__symbol",)
     date_hierarchy = "date"
     list_select_related = ("instrument", "model_version")
     raw_id_fields = ("instrument", "batch_run")
     show_full_result_count = False  # millions of rows: skip the second COUNT(*)
-    readonly_fields = [f.name for f in Prediction._meta.fields]
+    # Probabilities and thresholds are shown with 4 decimals in place of the raw floats.
+    exclude = PROBABILITY_FIELDS
+    readonly_fields = [rounded(f.name) if f.name in PROBABILITY_FIELDS else f.name for f in Prediction._meta.fields]
 
 
 @admin.register(FeatureSnapshot)

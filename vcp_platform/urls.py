@@ -31,3 +31,4 @@ handler500 = "common.api.errors.server_error"
 admin.site.site_header = "VCP Platform"
 admin.site.site_title = "VCP Platform admin"
 admin.site.index_title = "Market data, models, predictions and monitoring"
+admin.site.site_url = "/staff/"  # "View site" opens the staff dashboard (the site has no public front page)

@@ -55,7 +55,7 @@ def test_list_detail_and_walk_forward_pages_show_the_runs(staff: Client, walk_fo
     assert reverse("staff:backtest", args=[backtest.pk]) in listing
     assert reverse("staff:walk-forward", args=[walk_forward.pk]) in listing
     detail = staff.get(reverse("staff:backtest", args=[backtest.pk])).content.decode()
-    assert f'<iframe src="{reverse("staff:backtest-report", args=[backtest.pk])}"' in detail
+    assert f'<iframe id="report-frame" src="{reverse("staff:backtest-report", args=[backtest.pk])}"' in detail
     assert "?download=1" in detail
     assert reverse("staff:backtest-report-json", args=[backtest.pk]) in detail
     page = staff.get(reverse("staff:walk-forward", args=[walk_forward.pk])).content.decode()

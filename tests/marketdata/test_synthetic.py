@@ -222,3 +222,11 @@ def test_symbols_and_isins_are_unique_and_well_formed(market: SyntheticMarket) -
 def test_impossible_sizes_are_refused(kwargs: dict[str, int], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         generate_market(seed=1, end=END, **kwargs)
+
+
+def test_generated_isins_carry_a_prefix_no_real_issuer_has() -> None:
+    from marketdata.synthetic import SYNTHETIC_ISIN_PREFIXES, generate_market
+
+    market = generate_market(stocks=40, days=30, seed=3)
+    assert all(str(isin).startswith(SYNTHETIC_ISIN_PREFIXES) for isin in market.stocks["isin"])
+    assert not "INE002A01018".startswith(SYNTHETIC_ISIN_PREFIXES)  # RELIANCE
