@@ -49,7 +49,9 @@ def plotly_js(request: HttpRequest) -> HttpResponse:
 
 def _nonced(request: HttpRequest, fragment: str) -> str:
     """A Plotly fragment's inline script, carrying this response's CSP nonce (scripts without it are blocked)."""
-    nonce = getattr(request, "csp_nonce", "")
+    # django-csp's lazy nonce is falsy until first read, so read it with str(), never test it with bool().
+    lazy = getattr(request, "csp_nonce", None)
+    nonce = str(lazy) if lazy is not None else ""
     return fragment.replace("<script>", f'<script nonce="{nonce}">') if nonce else fragment
 
 

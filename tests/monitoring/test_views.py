@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -82,8 +83,14 @@ def test_dashboard_drift_chart_lists_every_feature(admin_client: Any, db: None) 
             values=row.tolist(),
         )
     services.drift_check()
-    page = admin_client.get(reverse("staff:dashboard")).content.decode()
+    response = admin_client.get(reverse("staff:dashboard"))
+    page = response.content.decode()
     assert 'id="drift-chart"' in page
+    # The chart's inline script carries the nonce the CSP header allows, or a browser blocks it.
+    nonce = re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"])
+    assert nonce is not None
+    assert f'<script nonce="{nonce.group(1)}">' in page
+    assert "<script>" not in page
     assert "Alert: retrain needed" in page
     assert "noise limit (sample-size-aware)" in page
     for name in REFERENCE.names:
