@@ -159,7 +159,10 @@ def batch_run_start(*, date: dt.date | None = None, chunk_size: int | None = Non
     timings: dict[str, float] = {}
     try:
         if version_id is None:
-            raise ModelUnavailableError("No production model is available; promote a model version first.")
+            raise ModelUnavailableError(
+                "No production model is available; promote a model version first.",
+                details={"reason": "no_production_model"},
+            )
         if day is None:
             raise NoDataForDateError("No bars are stored; ingest bhavcopy files or generate a market first.")
         started = time.perf_counter()

@@ -112,7 +112,8 @@ class ServedPrediction:
 def _artifacts_unavailable() -> ModelUnavailableError:
     # No file names or paths in the answer: the loader logged them, and staff see them in the alert.
     return ModelUnavailableError(
-        "The production model's artifacts are missing or failed their checksums; roll back or re-register it."
+        "The production model's artifacts are missing or failed their checksums; roll back or re-register it.",
+        details={"reason": "artifacts_unavailable"},
     )
 
 
@@ -121,13 +122,16 @@ def production_model() -> LoadedModel:
     try:
         model = loader.production()
     except NoProductionModelError as exc:
-        raise ModelUnavailableError("No production model is available; promote a model version first.") from exc
+        raise ModelUnavailableError(
+            "No production model is available; promote a model version first.",
+            details={"reason": "no_production_model"},
+        ) from exc
     except (FileNotFoundError, artifacts.ArtifactIntegrityError) as exc:
         raise _artifacts_unavailable() from exc
     if model.feature_names != spec.FEATURE_NAMES:
         raise ModelUnavailableError(
             f"{model.name} v{model.version} was trained on a different feature list than this build computes.",
-            details={"model_features": list(model.feature_names)},
+            details={"reason": "feature_list_mismatch", "model_features": list(model.feature_names)},
         )
     return model
 

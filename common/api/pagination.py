@@ -40,6 +40,16 @@ class StrictPageNumberPagination(PageNumberPagination):
         self._positive(request, self.page_query_param)
         return super().paginate_queryset(queryset, request, view)
 
+    def get_paginated_response_schema(self, schema: Any) -> dict[str, Any]:
+        # DRF's examples point at http://api.example.org/accounts/; the schema's examples show one
+        # page holding the one example result instead, true of every list this class serves.
+        paginated: dict[str, Any] = super().get_paginated_response_schema(schema)
+        properties = paginated["properties"]
+        properties["count"]["example"] = 1
+        properties["next"]["example"] = None
+        properties["previous"]["example"] = None
+        return paginated
+
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:

@@ -98,7 +98,11 @@ UNAVAILABLE = error_response(
     "is unavailable (service_unavailable; retry after the Retry-After header's seconds).",
     (
         "No production model",
-        error_example("model_unavailable", "No production model is available; promote a model version first."),
+        error_example(
+            "model_unavailable",
+            "No production model is available; promote a model version first.",
+            {"reason": "no_production_model"},
+        ),
     ),
     (
         "Database unavailable",

@@ -58,3 +58,18 @@ def test_trading_sessions_and_end_for_start() -> None:
     assert end_for_start(start=dt.date(2024, 4, 27), days=2) == dt.date(2024, 4, 30)  # Sat -> Mon, Tue
     with pytest.raises(ValueError, match="sessions exist"):
         trading_sessions(days=100_000, end=dt.date(2000, 1, 5))
+
+
+def test_the_pinned_calendar_knows_holidays_until_its_last_date_and_falls_back_after() -> None:
+    # exchange_calendars==4.13.2 (requirements/serve.txt, the latest release on PyPI on 2026-12-01) lists
+    # XBOM holidays up to 2026-12-31. When a release with the next year's list is pinned, this date moves:
+    # update it, and docs/troubleshooting.md (problem 20) and docs/faq.md with it.
+    assert calendar_bounds()[1] == dt.date(2026, 12, 31)
+    assert not is_trading_session(dt.date(2026, 1, 26))  # Republic Day, a Monday: a known holiday
+    assert is_trading_session(dt.date(2026, 12, 31))  # the last known session
+    # Republic Day 2027 is a Tuesday: past the list, every weekday counts as a session (logged once).
+    assert is_trading_session(dt.date(2027, 1, 26))
+    assert not is_trading_session(dt.date(2027, 1, 23))  # a Saturday stays a non-session
+    assert non_sessions(np.array(["2027-01-25", "2027-01-26", "2027-01-30"], dtype="datetime64[D]")) == [
+        dt.date(2027, 1, 30)
+    ]

@@ -215,6 +215,7 @@ def test_no_production_model_is_503(client_api: APIClient) -> None:
     status, body = _post(client_api, PREDICT, {"symbol": "ANY"})
     assert status == 503
     assert body["error"]["code"] == "model_unavailable"
+    assert body["error"]["details"] == {"reason": "no_production_model"}
 
 
 def test_a_promotion_switches_versions_without_serving_a_stale_cached_answer(

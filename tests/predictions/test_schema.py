@@ -28,8 +28,9 @@ def test_the_schema_builds_without_warnings_and_matches_the_committed_copy(tmp_p
     # --fail-on-warn turns every drf-spectacular warning (an undocumented field, a guessed type) into an error.
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(generated))
     assert generated.read_text() == COMMITTED.read_text(), (
-        "docs/openapi.yaml is stale: regenerate it with "
-        "`DEBUG=1 .venv/bin/python manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml`"
+        "docs/openapi.yaml is stale: regenerate it on PostgreSQL (`make docs-openapi`, or "
+        "`DEBUG=1 DATABASE_URL=postgres://... .venv/bin/python manage.py spectacular --validate --fail-on-warn "
+        "--file docs/openapi.yaml`): a schema generated on SQLite differs"
     )
 
 

@@ -30,6 +30,7 @@ def test_a_tampered_native_model_makes_explain_a_503_without_paths(
     assert response.status_code == 503
     body = response.content.decode()
     assert response.json()["error"]["code"] == "model_unavailable"
+    assert response.json()["error"]["details"] == {"reason": "artifacts_unavailable"}
     assert str(settings.VCP_ARTIFACT_ROOT) not in body
     assert "model.ubj" not in body
     # The whole version is refused in this process now, not only explanations.

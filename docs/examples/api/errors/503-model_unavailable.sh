@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# 503 model_unavailable: no production version (details.reason says why; see the table).
+VCP_URL="${VCP_URL:-http://127.0.0.1:8000}"
+
+curl -sS -w '\n%{http_code}\n' -X POST "$VCP_URL/api/v1/predict" -H "Authorization: Token $VCP_TOKEN" \
+     -H 'Content-Type: application/json' -d '{"symbol": "ARVIIND"}'
