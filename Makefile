@@ -78,10 +78,11 @@ lint: venv
 	DEBUG=1 $(VENV)/bin/mypy .
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
+# The data-path benchmarks under time limits (< 15 min), then one summary table of every figure in
+# var/bench/*.csv (bench/load.py's too, when it has run). The other bench/*.py run one by one.
 bench: venv
 	scripts/services.sh
-	@for b in bench/*.py; do case $$b in */locustfile.py) continue;; esac; echo "== $$b"; \
-	  DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} $(PY) $$b || exit 1; done
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} $(PY) bench/summary.py
 
 # On PostgreSQL, as the schema test runs: a schema generated on SQLite differs and fails that test.
 docs-openapi: venv

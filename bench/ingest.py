@@ -50,6 +50,20 @@ def _recreate(admin_url: str, name: str, *, drop_only: bool = False) -> None:
         conn.close()
 
 
+def _write_csv(*, rows: int, seconds: float) -> None:
+    """The first load's figures for bench/summary.py (var/bench/ingest.csv)."""
+    import csv
+
+    out = ROOT / "var" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    load = os.getloadavg()[0]
+    with open(out / "ingest.csv", "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["metric", "value", "unit", "note"])
+        writer.writerow(["ingest_rows_per_s", f"{rows / seconds:.0f}", "rows/s", f"target >= 150000; load {load:.1f}"])
+        writer.writerow(["ingest_seconds", f"{seconds:.1f}", "s", f"{rows} rows"])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--parquet", type=Path, default=DEFAULT_PARQUET)
@@ -106,6 +120,7 @@ def main() -> int:
         [noop] = bars_ingest(path=args.parquet, progress=False)
         print(f"plain rerun: {noop.summary()} in {time.perf_counter() - started:.2f} s")
         ok = first.ok and again.inserted == 0 and again.updated == 0 and noop.status == "already_ingested"
+        _write_csv(rows=rows, seconds=seconds)
     finally:
         connection.close()
         if not args.keep:

@@ -15,8 +15,9 @@ from django.db import connection
 from django.db.models import Case, Count, Max, Min, Q, QuerySet, When
 
 from common.choices import RunStatus
+from marketdata.columns import BINARY_SELECT, BarColumns, CopyLayoutError, panel_from_columns, parse_copy_binary
 from marketdata.models import DailyBar, FetchRun, Instrument, PriceBand, TradingSession
-from marketdata.panel import Panel
+from marketdata.panel import PANEL_FIELDS, Panel
 from marketdata.synthetic import SYNTHETIC_ISIN_PREFIXES
 
 BAR_COLUMNS = (
@@ -139,7 +140,7 @@ def nth_trading_date_before(*, end: dt.date, lookback: int) -> dt.date | None:
     return found[-1] if found else None
 
 
-def _bars_sql(
+def _bars_where(
     *,
     instrument_ids: Sequence[int] | None,
     start: dt.date | None,
@@ -147,8 +148,8 @@ def _bars_sql(
     active_only: bool,
     exchange: str | None,
 ) -> tuple[str, list[Any]]:
-    bar = DailyBar._meta.db_table
-    inst = Instrument._meta.db_table
+    """The WHERE clause over bars ``b``; instrument filters go through a semi-join, never a join."""
+    inst = connection.ops.quote_name(Instrument._meta.db_table)
     where = ["1=1"]
     params: list[Any] = []
     if instrument_ids is not None:
@@ -161,19 +162,72 @@ def _bars_sql(
     if end is not None:
         where.append("b.date <= %s")
         params.append(end)
+    wanted = []
     if active_only:
-        where.append("i.active = %s")
+        wanted.append("i.active = %s")
         params.append(True)
     if exchange:
-        where.append("i.exchange = %s")
+        wanted.append("i.exchange = %s")
         params.append(exchange)
-    sql = (
-        "SELECT b.instrument_id, i.symbol, b.series, b.date, b.open, b.high, b.low, b.close, b.prev_close, "
-        "b.volume, b.trades "
-        f"FROM {bar} b JOIN {inst} i ON i.id = b.instrument_id WHERE {' AND '.join(where)} "
-        "ORDER BY b.date, b.instrument_id"
+    if wanted:
+        where.append(f"b.instrument_id IN (SELECT i.id FROM {inst} i WHERE {' AND '.join(wanted)})")
+    return " AND ".join(where), params
+
+
+def _read_copy_binary(sql: str, params: list[Any]) -> BarColumns | None:
+    """PostgreSQL: the rows through one binary ``COPY``; None when the layout check refuses them."""
+    with connection.cursor() as cursor:
+        raw_cursor = cursor.cursor
+        query = raw_cursor.mogrify(sql, params)
+        query = query.decode() if isinstance(query, bytes) else query
+        buffer = io.BytesIO()
+        with connection.wrap_database_errors:
+            if hasattr(raw_cursor, "copy_expert"):  # psycopg2
+                raw_cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", buffer)
+            else:  # psycopg 3
+                with raw_cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)") as copy:
+                    for block in copy:
+                        buffer.write(block)
+    try:
+        return parse_copy_binary(buffer.getbuffer())
+    except CopyLayoutError:
+        return None
+
+
+def bars_columns(
+    *,
+    instrument_ids: Sequence[int] | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    active_only: bool = True,
+    exchange: str | None = None,
+) -> tuple[BarColumns, dict[int, str]]:
+    """THE bars read: numeric columns of every matching bar (unordered), and instrument id -> symbol.
+
+    Every bulk reader (batch scoring, training, walk-forward, the backtests, /batch_predict through
+    ``bars_panel``, the on-demand feature path through ``bars_frame``) comes through here. On
+    PostgreSQL the bars stream through one binary ``COPY`` of fixed-width numeric fields parsed by
+    ``np.frombuffer`` (docs/performance.md has the A/B against the CSV read); symbols are joined in
+    memory from a second, instrument-sized query. Elsewhere a plain cursor reads the same columns.
+    """
+    where, params = _bars_where(
+        instrument_ids=instrument_ids, start=start, end=end, active_only=active_only, exchange=exchange
     )
-    return sql, params
+    bar = connection.ops.quote_name(DailyBar._meta.db_table)
+    columns: BarColumns | None = None
+    if connection.vendor == "postgresql":
+        columns = _read_copy_binary(f"SELECT {BINARY_SELECT} FROM {bar} b WHERE {where}", params)
+    if columns is None:
+        fields = ", ".join(f"b.{connection.ops.quote_name(name)}" for name in PANEL_FIELDS)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT b.instrument_id, b.date, b.series, {fields} FROM {bar} b WHERE {where}", params)
+            rows = cursor.fetchall()
+        ids, dates, series, *values = zip(*rows, strict=True) if rows else ((),) * (3 + len(PANEL_FIELDS))
+        columns = BarColumns.from_rows(ids, dates, series, dict(zip(PANEL_FIELDS, values, strict=True)))
+    instruments = Instrument.objects.all()
+    if instrument_ids is not None:
+        instruments = instruments.filter(id__in=[int(i) for i in instrument_ids])
+    return columns, dict(instruments.values_list("id", "symbol"))
 
 
 def bars_frame(
@@ -184,37 +238,25 @@ def bars_frame(
     active_only: bool = True,
     exchange: str | None = None,
 ) -> pd.DataFrame:
-    """Long bars joined to their instrument, columns ``BAR_COLUMNS``, ordered by date.
-
-    On PostgreSQL the rows stream through ``COPY ... TO STDOUT`` (several times faster than a
-    cursor fetch for millions of rows); elsewhere a plain cursor is used.
-    """
-    sql, params = _bars_sql(
+    """Long bars joined to their instrument, columns ``BAR_COLUMNS``, ordered by date, instrument."""
+    columns, symbol_of = bars_columns(
         instrument_ids=instrument_ids, start=start, end=end, active_only=active_only, exchange=exchange
     )
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            raw_cursor = cursor.cursor
-            query = raw_cursor.mogrify(sql, params).decode()
-            buffer = io.StringIO()
-            raw_cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", buffer)
-            buffer.seek(0)
-            frame = pd.read_csv(
-                buffer,
-                names=list(BAR_COLUMNS),
-                header=None,
-                keep_default_na=False,
-                na_values=[""],
-                dtype={"symbol": str, "series": str},
-            )
-        else:
-            cursor.execute(sql, params)
-            frame = pd.DataFrame(cursor.fetchall(), columns=list(BAR_COLUMNS))
-    frame["date"] = pd.to_datetime(frame["date"])
-    frame["series"] = frame["series"].fillna("").astype(str)
-    for column in ("open", "high", "low", "close", "prev_close", "volume", "trades"):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(np.float64)
-    return frame
+    order = np.lexsort((columns.instrument_id, columns.date))
+    ids = columns.instrument_id[order]
+    frame = pd.DataFrame(
+        {
+            "instrument_id": ids,
+            "symbol": pd.Series(ids).map(symbol_of).astype(object).to_numpy(),
+            "series": np.asarray(columns.series_names, dtype=object)[columns.series_code[order]]
+            if len(order)
+            else np.array([], dtype=object),
+            "date": pd.to_datetime(columns.date[order]),
+        }
+    )
+    for name in PANEL_FIELDS:
+        frame[name] = columns.values[name][order]
+    return frame[list(BAR_COLUMNS)]
 
 
 def bars_panel(
@@ -226,14 +268,14 @@ def bars_panel(
     exchange: str | None = None,
 ) -> Panel:
     """Bars as a (dates x instruments) panel keyed by instrument id, symbols and series attached."""
-    frame = bars_frame(instrument_ids=instrument_ids, start=start, end=end, active_only=active_only, exchange=exchange)
-    if frame.empty:
+    columns, symbol_of = bars_columns(
+        instrument_ids=instrument_ids, start=start, end=end, active_only=active_only, exchange=exchange
+    )
+    if not len(columns):
         raise LookupError("no bars match: ingest bhavcopy files or generate a synthetic market first")
-    panel = Panel.from_long(frame, key="instrument_id", instrument_ids=frame["instrument_id"])
-    # Keyed by id so NSE and BSE symbols never collide; show the symbol to humans.
-    symbol_of = dict(zip(frame["instrument_id"].to_numpy(), frame["symbol"].to_numpy(), strict=False))
-    symbols = np.array([symbol_of[int(i)] for i in panel.instrument_ids], dtype=object)
-    return replace(panel, symbols=symbols, band=bands_panel(instrument_ids=panel.instrument_ids, dates=panel.dates))
+    # Keyed by id so NSE and BSE symbols never collide; the symbol is shown to humans.
+    panel = panel_from_columns(columns, symbol_of=symbol_of)
+    return replace(panel, band=bands_panel(instrument_ids=panel.instrument_ids, dates=panel.dates))
 
 
 def bands_panel(

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -94,11 +94,22 @@ def bars_upsert(*, frame: pd.DataFrame, exchange: str) -> UpsertCounts:
     if bars.empty:
         return UpsertCounts()
     with transaction.atomic():
-        ids, created = _instruments_upsert(bars, exchange=exchange)
+        ids, last_dates = _instruments_upsert(bars, exchange=exchange)
         bars["instrument_id"] = bars["symbol"].map(ids).astype(np.int64)
+        fresh = _after_last_bar(bars, last_dates)
         if _uses_copy():
-            return _bars_upsert_postgres(bars, new_instruments=created)
-        return _bars_upsert_generic(bars)
+            return _bars_upsert_postgres(bars, fresh=fresh)
+        return _bars_upsert_generic(bars, fresh=fresh)
+
+
+def _after_last_bar(bars: pd.DataFrame, last_dates: dict[int, dt.date]) -> np.ndarray:
+    """(R,) bool: rows dated after their instrument's last stored bar (or of an instrument with none).
+
+    Such a row cannot conflict with a stored one, so it skips the diff: a new instrument, the
+    evening's bhavcopy and a chronological backfill all go straight in.
+    """
+    last = pd.to_datetime(bars["instrument_id"].map(last_dates))
+    return np.asarray(last.isna() | (bars["date"] > last), dtype=bool)
 
 
 def _uses_copy() -> bool:
@@ -146,23 +157,21 @@ def _instruments_by_symbol(exchange: str, symbols: list[str]) -> dict[str, Instr
 
 
 def _last_bar_dates(instrument_ids: list[int]) -> dict[int, dt.date]:
+    """Each instrument's latest bar date: one index probe per instrument (a correlated MAX), where a
+    GROUP BY would aggregate every stored bar of the instruments."""
     found: dict[int, dt.date] = {}
+    latest = DailyBar.objects.filter(instrument_id=OuterRef("pk")).order_by("-date").values("date")[:1]
     for part in _chunks(instrument_ids, _IN_LIST_SIZE):
-        rows = (
-            DailyBar.objects.filter(instrument_id__in=part)
-            .values("instrument_id")
-            .annotate(last_date=Max("date"))
-            .values_list("instrument_id", "last_date")
-        )
-        found.update(dict(rows))
+        rows = Instrument.objects.filter(pk__in=part).annotate(last=Subquery(latest)).values_list("pk", "last")
+        found.update({pk: last for pk, last in rows if last is not None})
     return found
 
 
-def _instruments_upsert(bars: pd.DataFrame, *, exchange: str) -> tuple[dict[str, int], set[int]]:
+def _instruments_upsert(bars: pd.DataFrame, *, exchange: str) -> tuple[dict[str, int], dict[int, dt.date]]:
     """Create missing instruments, refresh changed ones.
 
-    Returns symbol -> instrument id, and the ids of the instruments this call created (which
-    cannot have bars yet, barring a concurrent load).
+    Returns symbol -> instrument id, and the latest stored bar date of each instrument that has
+    bars (the instruments this call created have none, barring a concurrent load).
     """
     latest = bars.sort_values("date", kind="stable").drop_duplicates("symbol", keep="last")
     rows = list(zip(latest["symbol"], latest["date"], latest["series"], latest["isin"], latest["name"], strict=True))
@@ -196,7 +205,7 @@ def _instruments_upsert(bars: pd.DataFrame, *, exchange: str) -> tuple[dict[str,
     if changed:
         Instrument.objects.bulk_update(changed, ["series", "isin", "name", "updated_at"], batch_size=500)
     known.update(created)
-    return {symbol: inst.pk for symbol, inst in known.items()}, {inst.pk for inst in created.values()}
+    return {symbol: inst.pk for symbol, inst in known.items()}, last_dates
 
 
 def _copy_payload(bars: pd.DataFrame) -> bytes:
@@ -227,14 +236,13 @@ def _copy_in(cursor: Any, sql: str, payload: bytes) -> None:
                 copy.write(payload)
 
 
-def _bars_upsert_postgres(bars: pd.DataFrame, *, new_instruments: set[int]) -> UpsertCounts:
-    """Bars of instruments created just now: COPY straight in. The rest: staged upsert."""
-    fresh = bars["instrument_id"].isin(new_instruments).to_numpy()
+def _bars_upsert_postgres(bars: pd.DataFrame, *, fresh: np.ndarray) -> UpsertCounts:
+    """Rows after their instrument's last stored bar: COPY straight in. The rest: staged upsert."""
     copied = 0
     if fresh.any():
         try:
-            # A concurrent load could have given a "new" instrument bars: then the unique
-            # constraint fires, the savepoint undoes the COPY, and the staged path handles them.
+            # A concurrent load could have written some of these bars since we looked: then the
+            # unique constraint fires, the savepoint undoes the COPY, and the staged path handles them.
             with transaction.atomic(), connection.cursor() as cursor:
                 _copy_in(
                     cursor,
@@ -315,8 +323,51 @@ def _same(left: pd.Series, right: pd.Series) -> np.ndarray:
     return np.asarray((left == right) | (left.isna() & right.isna()), dtype=bool)
 
 
-def _bars_upsert_generic(bars: pd.DataFrame) -> UpsertCounts:
-    """Portable path (SQLite for the demo): diff against stored bars, bulk_create the rest."""
+def _insert_rows(bars: pd.DataFrame) -> list[tuple[Any, ...]]:
+    """The bars as driver parameters in ``_columns()`` order: NaN -> None, whole numbers as int."""
+    columns: list[list[Any]] = [
+        bars["instrument_id"].astype(int).tolist(),
+        [day.date() for day in pd.to_datetime(bars["date"])],
+        bars["series"].tolist(),
+    ]
+    for name in BAR_FIELDS[1:]:
+        values = bars[name].astype(object).where(bars[name].notna(), None)
+        if name in ("volume", "trades"):
+            values = values.map(lambda v: None if v is None else int(v))
+        columns.append(values.tolist())
+    return list(zip(*columns, strict=True))
+
+
+def _bars_insert_generic(bars: pd.DataFrame) -> None:
+    """Plain INSERTs through ``executemany`` in the caller's transaction (SQLite: one fsync at commit)."""
+    placeholders = ", ".join(["%s"] * (2 + len(BAR_FIELDS)))
+    with connection.cursor() as cursor:
+        for start in range(0, len(bars), INGEST_CHUNK_ROWS):
+            cursor.executemany(
+                f"INSERT INTO {_quoted_table()} ({_columns()}) VALUES ({placeholders})",
+                _insert_rows(bars.iloc[start : start + INGEST_CHUNK_ROWS]),
+            )
+
+
+def _bars_upsert_generic(bars: pd.DataFrame, *, fresh: np.ndarray | None = None) -> UpsertCounts:
+    """Portable path (SQLite for the demo): rows after their instrument's last bar are inserted with
+    ``executemany``; the rest are diffed against the stored bars and the changed ones upserted."""
+    fresh = np.zeros(len(bars), dtype=bool) if fresh is None else fresh
+    counts = UpsertCounts()
+    if fresh.any():
+        try:
+            with transaction.atomic():  # a concurrent writer got there first: diff them instead
+                _bars_insert_generic(bars[fresh])
+            counts = UpsertCounts(inserted=int(fresh.sum()))
+        except IntegrityError:
+            fresh = np.zeros(len(bars), dtype=bool)
+    if fresh.all():
+        return counts
+    return counts + _bars_upsert_generic_diff(bars[~fresh])
+
+
+def _bars_upsert_generic_diff(bars: pd.DataFrame) -> UpsertCounts:
+    """Diff ``bars`` against the stored ones in chunks; write only the new and the changed."""
     counts = UpsertCounts()
     for start in range(0, len(bars), GENERIC_CHUNK_ROWS):
         part = bars.iloc[start : start + GENERIC_CHUNK_ROWS]

@@ -37,6 +37,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
+from common.bulk import bulk_upsert
 from common.choices import RunStatus
 from common.metrics import observe_batch_run
 from common.services import run_fail, run_skip, run_start, run_succeed
@@ -57,7 +58,18 @@ from predictions.serving import Scored
 
 logger = logging.getLogger("vcp.batch")
 
-WRITE_BATCH = 2000
+_PREDICTION_KEY = ("instrument_id", "date", "model_version_id")
+_PREDICTION_UPDATE = (
+    "probability",
+    "will_hit",
+    "threshold",
+    "new_circuit_probability",
+    "will_hit_new",
+    "strict_probability",
+    "series",
+    "batch_run_id",
+)
+_PREDICTION_FIELDS = (*_PREDICTION_KEY, *_PREDICTION_UPDATE[:6], "rank", *_PREDICTION_UPDATE[6:])
 _METRIC_STATUS = {RunStatus.SUCCEEDED: "success", RunStatus.SKIPPED: "skipped", RunStatus.FAILED: "failure"}
 # What a run saves besides its status fields when it closes.
 _COUNT_FIELDS = ("scored", "chunks_done", "export_path")
@@ -100,24 +112,17 @@ def feature_snapshots_upsert(
     *, date: dt.date, instrument_ids: Sequence[int], rows: np.ndarray, source: str = SnapshotSource.BATCH
 ) -> int:
     """Store (N, 25) feature rows for N instruments on ``date``; existing snapshots are replaced."""
-    snapshots = [
-        FeatureSnapshot(
-            instrument_id=int(i),
-            date=date,
-            feature_set_hash=spec.FEATURE_SET_HASH,
-            values=_json_row(row),
-            source=source,
-        )
-        for i, row in zip(instrument_ids, rows, strict=True)
-    ]
-    FeatureSnapshot.objects.bulk_create(
-        snapshots,
-        batch_size=WRITE_BATCH,
-        update_conflicts=True,
-        unique_fields=["instrument", "date", "feature_set_hash"],
-        update_fields=["values", "source"],
+    # One staging COPY + one INSERT ... ON CONFLICT on PostgreSQL (common.bulk).
+    return bulk_upsert(
+        model=FeatureSnapshot,
+        fields=("instrument_id", "date", "feature_set_hash", "values", "source"),
+        rows=(
+            (int(i), date, spec.FEATURE_SET_HASH, _json_row(row), source)
+            for i, row in zip(instrument_ids, rows, strict=True)
+        ),
+        unique=("instrument_id", "date", "feature_set_hash"),
+        update=("values", "source"),
     )
-    return len(snapshots)
 
 
 def _universe_features(*, date: dt.date, instrument_ids: Sequence[int], timings: dict[str, float]) -> np.ndarray:
@@ -237,45 +242,32 @@ def batch_run_chunk_score(*, batch_run_id: int, instrument_ids: Sequence[int]) -
     started = time.perf_counter()
     # The series the stock traded in on the scored day (it changes; the instrument's is the latest).
     series = dict(DailyBar.objects.filter(instrument_id__in=todo, date=run.date).values_list("instrument_id", "series"))
-    predictions = [
-        Prediction(
-            instrument_id=i,
-            date=run.date,
-            model_version_id=run.model_version_id,
-            probability=float(scores.probability[n]),
-            will_hit=bool(scores.decision[n]),
-            threshold=scorer.threshold,
-            new_circuit_probability=_optional(scores.new_circuit_probability[n]),
-            will_hit_new=bool(scores.new_circuit_decision[n]),
-            strict_probability=float(scores.strict_probability[n]),
-            rank=0,  # set for the whole day by the finalize step
-            series=series.get(i, ""),
-            batch_run_id=batch_run_id,
+    rows = [
+        (
+            i,
+            run.date,
+            run.model_version_id,
+            float(scores.probability[n]),
+            bool(scores.decision[n]),
+            scorer.threshold,
+            _optional(scores.new_circuit_probability[n]),
+            bool(scores.new_circuit_decision[n]),
+            float(scores.strict_probability[n]),
+            0,  # rank: set for the whole day by the finalize step
+            series.get(i, ""),
+            batch_run_id,
         )
         for n, i in enumerate(todo)
     ]
     with transaction.atomic():
-        Prediction.objects.bulk_create(
-            predictions,
-            batch_size=WRITE_BATCH,
-            update_conflicts=True,
-            unique_fields=["instrument", "date", "model_version"],
-            update_fields=[
-                "probability",
-                "will_hit",
-                "threshold",
-                "new_circuit_probability",
-                "will_hit_new",
-                "strict_probability",
-                "series",
-                "batch_run",
-            ],
+        bulk_upsert(
+            model=Prediction, fields=_PREDICTION_FIELDS, rows=rows, unique=_PREDICTION_KEY, update=_PREDICTION_UPDATE
         )
         # updated_at is the run's heartbeat (the reaper reads it): a queryset update skips auto_now.
         BatchRun.objects.filter(pk=batch_run_id).update(
-            scored=F("scored") + len(predictions), chunks_done=F("chunks_done") + 1, updated_at=timezone.now()
+            scored=F("scored") + len(rows), chunks_done=F("chunks_done") + 1, updated_at=timezone.now()
         )
-    return {"scored": len(predictions), "score": score_seconds, "write": time.perf_counter() - started}
+    return {"scored": len(rows), "score": score_seconds, "write": time.perf_counter() - started}
 
 
 def batch_run_chunk_redelivered(*, batch_run_id: int, instrument_ids: Sequence[int]) -> None:

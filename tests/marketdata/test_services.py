@@ -120,8 +120,34 @@ def test_bars_of_a_new_instrument_that_already_exist_fall_back_to_the_upsert() -
     bars["instrument_id"] = inst.pk
     # As if a concurrent load created the instrument and its bars after this one looked.
     with transaction.atomic():
-        counts = services._bars_upsert_postgres(bars, new_instruments={inst.pk})
+        counts = services._bars_upsert_postgres(bars, fresh=np.ones(len(bars), dtype=bool))
     assert counts == UpsertCounts(inserted=1, unchanged=2)
+
+
+@pytest.mark.parametrize("copy", [True, False])
+def test_bars_after_the_last_stored_bar_skip_the_diff(monkeypatch: pytest.MonkeyPatch, copy: bool) -> None:
+    monkeypatch.setattr(services, "_uses_copy", lambda: copy)
+    _upsert(_bars(["AAA", "BBB"], ["2024-04-01", "2024-04-02"]))
+
+    def no_diff(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the next day's bars must not be diffed against stored ones")
+
+    monkeypatch.setattr(services, "_bars_upsert_staged", no_diff)
+    monkeypatch.setattr(services, "_bars_upsert_generic_diff", no_diff)
+    # The evening's file: a new day for both, and a new instrument.
+    assert _upsert(_bars(["AAA", "BBB", "CCC"], ["2024-04-03"])) == UpsertCounts(inserted=3)
+    assert DailyBar.objects.count() == 7
+
+
+@pytest.mark.parametrize("copy", [True, False])
+def test_a_chunk_mixing_new_days_and_changed_old_ones_counts_each(monkeypatch: pytest.MonkeyPatch, copy: bool) -> None:
+    monkeypatch.setattr(services, "_uses_copy", lambda: copy)
+    _upsert(_bars(["AAA"], ["2024-04-01", "2024-04-02"]))
+    frame = _bars(["AAA"], ["2024-04-01", "2024-04-02", "2024-04-03"])
+    frame.loc[0, "close"] = 10.55
+    assert _upsert(frame) == UpsertCounts(inserted=1, updated=1, unchanged=1)
+    assert _upsert(frame) == UpsertCounts(unchanged=3)
+    assert sorted(DailyBar.objects.values_list("close", flat=True)) == [10.5, 10.5, 10.55]
 
 
 @pytest.mark.parametrize(
