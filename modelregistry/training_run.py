@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from features import spec
-from features.reference import FeatureReference, reference_from_training
+from features.reference import FeatureReference, population_filter, reference_from_training
 from modelregistry import training
 from modelregistry.datasets import PanelDataset
 from modelregistry.export import OnnxExport, export_onnx
@@ -119,17 +119,25 @@ def watched_features(importance: dict[str, float], *, share: float = WATCHED_GAI
     return chosen
 
 
-def _reference_rows(x: npt.NDArray[np.float32], *, seed: int) -> npt.NDArray[np.float32]:
-    """Training rows for the drift reference: stock-days with a full year of history.
+def _reference_rows(x: npt.NDArray[np.float32], *, seed: int) -> tuple[npt.NDArray[np.float32], str]:
+    """Training rows for the drift reference: stock-days with a full year of history, and the
+    population filter they passed (recorded with the reference, so a drift check filters alike).
 
     Rows in a stock's first year lack the long-window features; in training data that starts with
     the data set they are a large block of NaN that a scored day (mostly seasoned stocks) never has,
     so they would read as drift on every feature's missing bin.
     """
     seasoned = np.isfinite(x[:, spec.FEATURE_INDEX[SEASONED_FEATURE]])
+    population = population_filter(None)
     if seasoned.sum() >= MIN_SEASONED_ROWS:
         x = x[seasoned]
-    return x[_sample(len(x), REFERENCE_ROWS, seed)]
+        population = population_filter(SEASONED_FEATURE)
+    return x[_sample(len(x), REFERENCE_ROWS, seed)], population
+
+
+def _freeze_reference(x: npt.NDArray[np.float32], *, seed: int) -> FeatureReference:
+    rows, population = _reference_rows(x, seed=seed)
+    return reference_from_training(rows, list(spec.FEATURE_NAMES), population=population)
 
 
 def _sample(rows: int, limit: int, seed: int) -> npt.NDArray[np.int64]:
@@ -159,7 +167,7 @@ def _export_and_freeze(
     stage("export_onnx", timings["export_onnx"])
 
     started = time.perf_counter()
-    reference = reference_from_training(_reference_rows(train_rows.X, seed=seed), list(spec.FEATURE_NAMES))
+    reference = _freeze_reference(train_rows.X, seed=seed)
     timings["drift_reference"] = time.perf_counter() - started
     stage("drift_reference", timings["drift_reference"])
     return TrainingOutcome(

@@ -13,10 +13,25 @@ Reference (frozen when a model version is trained, stored as JSON on the version
     entry per value bin plus a final *missing* bin, and sums to 1 over all rows.
 
 Missing values
-    Kept as their own bin, because a jump in the missing share (a broken feed, a rolling window
-    that no longer fills) is drift worth seeing. When neither side has missing values the bin
-    contributes exactly 0. ``psi`` also accepts proportions without the missing bin, in which
-    case missing values are excluded from both sides.
+    The checks use ``include_missing=False``: PSI and KS compare finite values only, and the
+    missing share is reported apart as a *missing-rate change* (``missing_change``, flagged
+    ``missing_shift`` beyond ``missing_tolerance``), never mixed into PSI: a population mismatch
+    alone once added 0.42 to one feature's PSI (issue 11). ``include_missing=True`` keeps the old
+    missing bin (it contributes exactly 0 when neither side has missing values).
+
+Population
+    The reference records which rows it was frozen on (``FeatureReference.population``); the
+    service filters the day's rows the same way before calling ``drift_report``.
+
+Level features
+    ``LEVEL_FEATURES`` trend with the market itself (turnover grows, prices rise): their level
+    drifts every year by construction. They are measured and shown, but ``excluded`` from the
+    decision with the stated reason; the degradation check (lift over "hit today") judges whether
+    the model still ranks well with them.
+
+Persistence
+    One window over the threshold is not "retrain needed": ``drift_persistence`` asks for the same
+    feature at ALERT in ``k`` of the last ``n`` windows (settings ``VCP_DRIFT_PERSIST_K``/``_N``).
 
 PSI
     ``sum_i (c_i - r_i) * ln(c_i / r_i)`` over the bins, with both proportions floored at ``eps``
@@ -52,8 +67,8 @@ KS
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -75,6 +90,15 @@ PSI_ALERT = 0.25
 # Below ~20 expected rows per decile bin the chi-square approximation under-states PSI's noise
 # (empty bins floored at eps dominate): measured in docs/monitoring.md.
 DEFAULT_MIN_ROWS = 200
+# A change of the missing share beyond this (absolute, 0-1) is flagged apart from PSI.
+MISSING_TOLERANCE = 0.05
+
+# Features whose level follows the market, not the stocks' setups: excluded from the decision.
+LEVEL_FEATURES: dict[str, str] = {
+    "log_traded_value20": "level feature: rupee turnover grows with the market year on year, so its level "
+    "drifts by construction (issue 11: it drove most 2021-2022 alerts)",
+    "log_close": "level feature: the raw, unadjusted price rises with the market and jumps at splits",
+}
 
 
 class DriftStatus(StrEnum):
@@ -105,6 +129,8 @@ class FeatureDrift:
     missing_share_reference: float
     missing_share_current: float
     status: DriftStatus
+    missing_change: float = 0.0  # current - reference missing share, reported apart from PSI
+    missing_shift: bool = False  # |missing_change| > the report's missing_tolerance
 
 
 @dataclass(frozen=True)
@@ -119,14 +145,29 @@ class DriftResult:
     psi_alert: float
     include_missing: bool
     watched: tuple[str, ...] = ()  # features that set the overall status; empty: all of them
+    excluded: dict[str, str] = field(default_factory=dict)  # feature -> why it never decides
+    missing_tolerance: float = MISSING_TOLERANCE
 
     @property
     def retrain_needed(self) -> bool:
+        """This one window is at ALERT; the service adds the persistence rule before it says so."""
         return self.status is DriftStatus.ALERT
 
     @property
     def drifted_features(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.features if f.status is not DriftStatus.OK)
+
+    def deciding(self, name: str) -> bool:
+        return name not in self.excluded and (not self.watched or name in self.watched)
+
+    @property
+    def alerting(self) -> tuple[str, ...]:
+        """Deciding features at ALERT in this window: what the persistence rule counts."""
+        return tuple(f.name for f in self.features if f.status is DriftStatus.ALERT and self.deciding(f.name))
+
+    @property
+    def missing_shifted(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.features if f.missing_shift)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: statuses as strings, NaN KS values and an infinite critical value as None."""
@@ -159,6 +200,7 @@ class DriftResult:
                 "features": features,
                 "status": DriftStatus(data["status"]),
                 "watched": tuple(data.get("watched", ())),
+                "excluded": dict(data.get("excluded", {})),
             }
         )
 
@@ -231,6 +273,8 @@ def drift_report(
     require_significance: bool = True,
     include_missing: bool = True,
     watched: Sequence[str] | None = None,
+    excluded: Mapping[str, str] | None = None,
+    missing_tolerance: float = MISSING_TOLERANCE,
 ) -> DriftResult:
     """PSI and KS of each column of ``current`` (rows, F, in ``reference.names`` order).
 
@@ -238,10 +282,12 @@ def drift_report(
     either the PSI does not exceed its critical value or the feature has fewer than ``min_rows``
     current values. Critical values are at ``alpha / F`` (Bonferroni), so ``alpha`` bounds the chance
     that *some* feature of a drift-free report is significant. The overall status is the worst
-    status among the ``watched`` features (all when None or empty; every feature is still reported);
-    ALERT means "retrain needed". With ``include_missing`` False the missing bin is left
-    out and PSI, KS and the sample sizes use finite values only (a feature with none on either side
-    then reads PSI 0, critical value +inf)."""
+    status among the ``watched`` features (all when None or empty) minus the ``excluded`` ones
+    (feature -> reason; every feature is still reported); ALERT in enough windows
+    (``drift_persistence``) means "retrain needed". ``missing_change`` is each feature's missing
+    share now minus at training, flagged beyond ``missing_tolerance``. With ``include_missing``
+    False the missing bin is left out and PSI, KS and the sample sizes use finite values only (a
+    feature with none on either side then reads PSI 0, critical value +inf)."""
     arr = as_columns(current)
     if arr.shape[1] != len(reference.features):
         raise ValueError(f"current has {arr.shape[1]} columns, the reference {len(reference.features)}")
@@ -251,6 +297,7 @@ def drift_report(
     unknown = sorted(set(watch) - set(reference.names))
     if unknown:
         raise ValueError(f"watched features {unknown} are not in the reference")
+    skip = {name: reason for name, reason in (excluded or {}).items() if name in reference.names}
     n_rows = arr.shape[0]
     feature_alpha = alpha / len(reference.features)
     results = []
@@ -272,6 +319,7 @@ def drift_report(
         if require_significance and not (significant and enough_data):
             status = DriftStatus.OK
         statistic, pvalue = ks(base.sample, column)
+        missing_change = (1.0 - finite / n_rows) - base.missing_share
         results.append(
             FeatureDrift(
                 name=base.name,
@@ -286,9 +334,11 @@ def drift_report(
                 missing_share_reference=base.missing_share,
                 missing_share_current=1.0 - finite / n_rows,
                 status=status,
+                missing_change=missing_change,
+                missing_shift=abs(missing_change) > missing_tolerance,
             )
         )
-    deciding = [f.status for f in results if not watch or f.name in watch]
+    deciding = [f.status for f in results if f.name not in skip and (not watch or f.name in watch)]
     overall = max(deciding, key=lambda s: s.level, default=DriftStatus.OK)
     return DriftResult(
         features=tuple(results),
@@ -301,4 +351,42 @@ def drift_report(
         psi_alert=alert,
         include_missing=include_missing,
         watched=watch,
+        excluded=skip,
+        missing_tolerance=missing_tolerance,
+    )
+
+
+@dataclass(frozen=True)
+class DriftPersistence:
+    """The persistence rule over the last ``n`` windows (oldest first, the current one last)."""
+
+    retrain_needed: bool
+    persistent: tuple[str, ...]  # features at ALERT in >= k of the windows, most often first
+    counts: dict[str, int]  # feature -> windows at ALERT among the last n
+    windows: int  # windows available (< n early in a version's life)
+    k: int
+    n: int
+
+    @property
+    def reason(self) -> str:
+        if self.retrain_needed:
+            named = ", ".join(f"{name} ({self.counts[name]}/{self.windows})" for name in self.persistent)
+            return f"over the PSI alert threshold in at least {self.k} of the last {self.n} windows: {named}"
+        worst = max(self.counts.values(), default=0)
+        return f"no feature at ALERT in {self.k} of the last {self.n} windows (most: {worst} of {self.windows})"
+
+
+def drift_persistence(windows: Sequence[Iterable[str]], *, k: int, n: int) -> DriftPersistence:
+    """Apply "the same feature over threshold in ``k`` of the last ``n`` windows" to ``windows``: the
+    alerting features of each window (``DriftResult.alerting``), oldest first, the current one last."""
+    if not 1 <= k <= n:
+        raise ValueError(f"need 1 <= k <= n for drift persistence, got k={k}, n={n}")
+    recent = [set(w) for w in list(windows)[-n:]]
+    counts: dict[str, int] = {}
+    for window in recent:
+        for name in window:
+            counts[name] = counts.get(name, 0) + 1
+    persistent = tuple(sorted((name for name, c in counts.items() if c >= k), key=lambda m: (-counts[m], m)))
+    return DriftPersistence(
+        retrain_needed=bool(persistent), persistent=persistent, counts=counts, windows=len(recent), k=k, n=n
     )

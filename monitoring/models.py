@@ -28,6 +28,17 @@ class DriftReport(models.Model):
     n_reference = models.PositiveIntegerField(help_text="Training rows behind the frozen reference.")
     max_psi = models.FloatField()
     drifted_features = models.JSONField(default=list, help_text="Features whose status is above OK, worst first.")
+    alerting_features = models.JSONField(
+        default=list, help_text="Deciding features at ALERT in this window: what the persistence rule counts."
+    )
+    persistence = models.JSONField(
+        default=dict,
+        help_text="k of n windows: counts per feature, the persistent ones and why retrain is (not) needed.",
+    )
+    population = models.CharField(
+        max_length=64, blank=True, help_text="Row filter of the reference, applied to the day's rows ('' = all)."
+    )
+    missing_shifted = models.JSONField(default=list, help_text="Features whose missing share moved, apart from PSI.")
     result = models.JSONField(help_text="monitoring.drift.DriftResult.to_dict(): per-feature PSI, KS, sizes.")
     seconds = models.FloatField(default=0.0)
     trace_id = models.CharField(max_length=128, blank=True)
@@ -80,6 +91,19 @@ class PerformanceReport(models.Model):
     estimated_rows = models.PositiveIntegerField(default=0)
     estimated_for = models.DateField(null=True, blank=True, help_text="Prediction date the estimate covers.")
     min_positives = models.PositiveIntegerField()
+    # The statistic that decides (issue 11): lift over "hit today" on the same rows, platform truth.
+    model_pr_auc = models.FloatField(null=True, blank=True)
+    naive_pr_auc = models.FloatField(null=True, blank=True, help_text='PR-AUC of "hit today" on the same rows.')
+    naive_precision_at_k = models.FloatField(null=True, blank=True, help_text='"hit today" precision@k per day.')
+    pr_auc_lift = models.FloatField(null=True, blank=True, help_text="Model PR-AUC minus 'hit today' PR-AUC.")
+    precision_at_k_lift = models.FloatField(null=True, blank=True)
+    reference_pr_auc_lift = models.FloatField(null=True, blank=True, help_text="The same lift on the test period.")
+    reference_precision_at_k_lift = models.FloatField(null=True, blank=True)
+    lift_dropped = models.BooleanField(default=False, help_text="Both lifts below the drop threshold this evening.")
+    drops_in_last_n = models.PositiveSmallIntegerField(default=0)
+    shadow = models.JSONField(
+        default=dict, blank=True, help_text="The rollback target scored in shadow on the same rows, and the bootstrap."
+    )
     action = models.CharField(max_length=16, choices=DegradationAction.choices, default=DegradationAction.NONE)
     reason = models.TextField(blank=True)
     rolled_back_to = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")

@@ -8,12 +8,8 @@ at its upper circuit on the prediction day, ``day`` an integer or date key per r
 Circuits come in streaks, so a model that repeats "it hit today" looks good on F1; realised figures
 are therefore also reported for *new* circuits (rows with ``hit_today`` False) when that mask is given.
 
-Degradation rule (relative F1 drop against the version's test F1)
-    fewer positives in the window than ``min_positives``  -> no action (too noisy to judge)
-    drop > 10%: rollback when a previous production version exists and this version has not already
-                caused a rollback; otherwise alert
-    drop > 5%:  alert
-    otherwise:  no action
+The degradation *decision* lives in ``monitoring.lift`` (lift over "hit today", issue 11): realised
+F1 moves with the market, so it is reported here and on the dashboard but decides nothing.
 
 Estimated F1 (no labels yet)
     From calibrated probabilities through the expected confusion matrix:
@@ -31,9 +27,6 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
-ALERT_DROP = 0.05
-ROLLBACK_DROP = 0.10
-DEFAULT_MIN_POSITIVES = 400  # below it a 10% F1 drop is under ~2.4 sd of sampling noise (docs/monitoring.md)
 DEFAULT_TOP_K = 20
 
 
@@ -116,17 +109,6 @@ class EstimatedPerformance:
     @property
     def f1(self) -> float:
         return _ratio(2 * self.expected_tp, 2 * self.expected_tp + self.expected_fp + self.expected_fn)
-
-
-@dataclass(frozen=True)
-class DegradationDecision:
-    action: DegradationAction
-    reason: str
-    realised_f1: float
-    reference_f1: float
-    relative_drop: float | None  # (reference - realised) / reference; None when the reference F1 is 0
-    positives: int
-    min_positives: int
 
 
 def _binary(values: npt.ArrayLike, name: str) -> npt.NDArray[np.bool_]:
@@ -212,48 +194,3 @@ def relative_f1_drop(realised_f1: float, reference_f1: float) -> float | None:
     if reference_f1 <= 0.0:
         return None
     return (reference_f1 - realised_f1) / reference_f1
-
-
-def degradation_decide(
-    *,
-    realised_f1: float,
-    reference_f1: float,
-    positives: int,
-    has_previous_version: bool,
-    already_rolled_back: bool,
-    min_positives: int = DEFAULT_MIN_POSITIVES,
-    alert_drop: float = ALERT_DROP,
-    rollback_drop: float = ROLLBACK_DROP,
-) -> DegradationDecision:
-    """Apply the degradation rule (module docstring) to one version's window.
-
-    ``positives`` is the number of realised positives in the window; ``already_rolled_back`` is
-    True when this version has caused a rollback before (one rollback per version)."""
-    if not 0.0 <= alert_drop <= rollback_drop:
-        raise ValueError("need 0 <= alert_drop <= rollback_drop")
-    drop = relative_f1_drop(realised_f1, reference_f1)
-
-    def decided(action: DegradationAction, reason: str) -> DegradationDecision:
-        return DegradationDecision(
-            action=action,
-            reason=reason,
-            realised_f1=realised_f1,
-            reference_f1=reference_f1,
-            relative_drop=drop,
-            positives=positives,
-            min_positives=min_positives,
-        )
-
-    if positives < min_positives:
-        return decided(DegradationAction.NONE, f"only {positives} positives in the window (< {min_positives})")
-    if drop is None:
-        return decided(DegradationAction.NONE, "reference F1 is 0: a relative drop is undefined")
-    if drop > rollback_drop:
-        if not has_previous_version:
-            return decided(DegradationAction.ALERT, f"F1 down {drop:.1%}: no previous version to roll back to")
-        if already_rolled_back:
-            return decided(DegradationAction.ALERT, f"F1 down {drop:.1%}: this version already caused a rollback")
-        return decided(DegradationAction.ROLLBACK, f"F1 down {drop:.1%} (> {rollback_drop:.0%})")
-    if drop > alert_drop:
-        return decided(DegradationAction.ALERT, f"F1 down {drop:.1%} (> {alert_drop:.0%})")
-    return decided(DegradationAction.NONE, f"F1 change {-drop:+.1%} is within {alert_drop:.0%}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,14 +14,14 @@ from django.db.models import Count, QuerySet
 from common.choices import RunStatus
 from features.reference import FeatureReference
 from features.spec import FEATURE_NAMES
-from modelregistry.choices import DEFAULT_MODEL_NAME
-from modelregistry.models import ModelVersion
+from modelregistry.choices import DEFAULT_MODEL_NAME, PromotionAction, VersionStatus
+from modelregistry.models import ModelVersion, PromotionEvent
 from modelregistry.selectors import model_version_production
 from monitoring import metrics
 from monitoring.choices import AlertKind
 from monitoring.models import Alert, DriftReport, PerformanceReport
 from monitoring.performance import DegradationAction
-from predictions.models import BatchRun, FeatureSnapshot, Prediction
+from predictions.models import BatchRun, FeatureSnapshot, Prediction, ShadowPrediction
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -80,6 +80,60 @@ def predictions_frame(*, version: ModelVersion, dates: Sequence[dt.date]) -> pd.
     frame["will_hit"] = frame["will_hit"].astype(bool)
     frame["probability"] = frame["probability"].astype(np.float64)
     return frame
+
+
+def drift_alerting(*, version: ModelVersion, window_days: int, dates: Sequence[dt.date]) -> list[list[str]]:
+    """The alerting features of ``version``'s drift reports ending on ``dates`` (in that order); a date
+    without a report (the check did not run) counts as a window without alert."""
+    stored = dict(
+        DriftReport.objects.filter(model_version=version, window_days=window_days, date__in=list(dates)).values_list(
+            "date", "alerting_features"
+        )
+    )
+    return [list(stored.get(d) or []) for d in dates]
+
+
+def lift_drops(*, version: ModelVersion, before: dt.date, window_days: int, limit: int = 20) -> list[bool]:
+    """``lift_dropped`` of ``version``'s last ``limit`` degradation checks before ``before``, oldest first."""
+    rows = (
+        PerformanceReport.objects.filter(model_version=version, window_days=window_days, as_of__lt=before)
+        .order_by("-as_of")
+        .values_list("lift_dropped", flat=True)[:limit]
+    )
+    return list(reversed(list(rows)))
+
+
+def version_scores(*, version: ModelVersion, pairs: Iterable[tuple[int, np.datetime64]]) -> FloatArray:
+    """(n,) ``version``'s probability for each ``(instrument_id, date)`` pair: its shadow rows, else its
+    own served predictions (it was production then); NaN where it scored neither."""
+    wanted = [(int(i), _as_date(d)) for i, d in pairs]
+    if not wanted:
+        return np.empty(0)
+    ids = {i for i, _ in wanted}
+    dates = {d for _, d in wanted}
+    found: dict[tuple[int, dt.date], float] = {}
+    for model in (Prediction, ShadowPrediction):
+        rows = model.objects.filter(model_version=version, instrument_id__in=ids, date__in=dates).values_list(
+            "instrument_id", "date", "probability"
+        )
+        for i, d, p in rows:
+            found.setdefault((i, d), float(p))
+    return np.array([found.get(pair, np.nan) for pair in wanted], dtype=np.float64)
+
+
+def _as_date(value: np.datetime64 | dt.date) -> dt.date:
+    return pd.Timestamp(value).date()
+
+
+def reached_by_rollback(*, version: ModelVersion) -> bool:
+    """Did ``version`` last enter production through a rollback? Then this incident had its one."""
+    last = (
+        PromotionEvent.objects.filter(model_version=version, to_status=VersionStatus.PRODUCTION)
+        .order_by("-created_at", "-id")
+        .values_list("action", flat=True)
+        .first()
+    )
+    return last == PromotionAction.ROLLBACK
 
 
 def drift_reports(*, version: ModelVersion | None = None) -> QuerySet[DriftReport]:

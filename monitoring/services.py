@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from common.tracing import get_trace_id
+from features.reference import FeatureReference, population_mask
 from marketdata.circuits import LABEL_BAND_WINDOW, MAX_HORIZON, next_day_label, truth_flags
 from marketdata.selectors import (
     bar_count_on,
@@ -36,14 +37,22 @@ from modelregistry import services as registry
 from modelregistry.choices import DEFAULT_MODEL_NAME
 from modelregistry.models import ModelVersion
 from modelregistry.selectors import model_version_production
+from modelregistry.significance import pr_auc_difference_ci
 from monitoring import metrics, notify, selectors
 from monitoring.choices import AlertKind, AlertSeverity
-from monitoring.drift import drift_report
+from monitoring.drift import LEVEL_FEATURES, DriftPersistence, DriftResult, drift_persistence, drift_report
+from monitoring.lift import (
+    LiftCheck,
+    ReferenceLift,
+    RollbackFacts,
+    WindowLift,
+    lift_check,
+    rollback_decide,
+    window_lift,
+)
 from monitoring.models import Alert, DriftReport, PerformanceReport
 from monitoring.performance import (
     DegradationAction,
-    DegradationDecision,
-    degradation_decide,
     estimated_performance,
     precision_at_k_per_day,
     realised_performance,
@@ -175,6 +184,44 @@ def _production_or_none(name: str) -> ModelVersion | None:
     return version
 
 
+def drift_watched(version: ModelVersion) -> list[str] | None:
+    """The features whose drift may decide: ``VCP_DRIFT_WATCHED_FEATURES``, else the ones the version
+    was trained to rely on (90% of its gain), else all (None)."""
+    return settings.VCP_DRIFT_WATCHED_FEATURES or version.training_config.get("watched_features") or None
+
+
+def drift_window(*, version: ModelVersion, reference: FeatureReference, current: np.ndarray) -> DriftResult:
+    """One window's drift, exactly as the nightly check judges it (the replay calls this too).
+
+    ``current`` (rows, F in ``reference.names`` order) is filtered to the reference's population;
+    PSI and KS use finite values only, the missing share is reported apart; level features are
+    measured but excluded from the decision (``monitoring.drift.LEVEL_FEATURES``)."""
+    rows = current[population_mask(current, reference.names, reference.population)]
+    if rows.shape[0] == 0:
+        raise MonitoringError(
+            f"no row of the window is in the reference's population ({reference.population or 'all rows'})."
+        )
+    try:
+        return drift_report(
+            reference,
+            rows,
+            alpha=settings.VCP_DRIFT_ALPHA,
+            min_rows=settings.VCP_DRIFT_MIN_ROWS,
+            include_missing=False,
+            watched=drift_watched(version),
+            excluded=LEVEL_FEATURES,
+        )
+    except ValueError as exc:
+        raise MonitoringError(f"VCP_DRIFT_WATCHED_FEATURES does not fit {version.label}: {exc}") from exc
+
+
+def drift_decide(*, earlier: list[list[str]], result: DriftResult) -> DriftPersistence:
+    """``result``'s window after the ``earlier`` windows' alerting features (oldest first): k of n."""
+    return drift_persistence(
+        [*earlier, list(result.alerting)], k=settings.VCP_DRIFT_PERSIST_K, n=settings.VCP_DRIFT_PERSIST_N
+    )
+
+
 def drift_check(
     *,
     name: str = DEFAULT_MODEL_NAME,
@@ -182,10 +229,10 @@ def drift_check(
     window_days: int | None = None,
 ) -> DriftReport | None:
     """PSI and KS of the production version's features over the last ``window_days`` snapshot dates
-    up to ``date`` (the latest when None), against its frozen reference. The status is the worst among
-    ``VCP_DRIFT_WATCHED_FEATURES``, else the features the version was trained to rely on
-    (``training_config["watched_features"]``: 90% of its gain), else all; an ALERT raises a "retrain needed" alert. None
-    when no version is in production."""
+    up to ``date`` (the latest when None), against its frozen reference, on the reference's
+    population. "Retrain needed" (and its alert) needs the same deciding feature at ALERT in
+    ``VCP_DRIFT_PERSIST_K`` of the last ``VCP_DRIFT_PERSIST_N`` windows, windows spaced
+    ``window_days`` snapshot dates apart. None when no version is in production."""
     started = time.perf_counter()
     version = _production_or_none(name)
     if version is None:
@@ -194,27 +241,26 @@ def drift_check(
     if reference is None:
         raise MonitoringError(f"{version.label} has no frozen drift reference: retrain it with the training command.")
     days = window_days or settings.VCP_DRIFT_WINDOW_DAYS
-    dates = selectors.snapshot_dates(feature_set_hash=version.feature_set_hash, end=date, limit=days)
+    history = selectors.snapshot_dates(
+        feature_set_hash=version.feature_set_hash, end=date, limit=days * settings.VCP_DRIFT_PERSIST_N
+    )
+    dates = history[-days:]
     if not dates:
         raise MonitoringError(
             f"no feature snapshots of set {version.feature_set_hash} up to {date or 'today'}: run score_universe first."
         )
     current = selectors.snapshot_matrix(feature_set_hash=version.feature_set_hash, dates=dates, names=reference.names)
-    try:
-        result = drift_report(
-            reference,
-            current,
-            alpha=settings.VCP_DRIFT_ALPHA,
-            min_rows=settings.VCP_DRIFT_MIN_ROWS,
-            watched=settings.VCP_DRIFT_WATCHED_FEATURES or version.training_config.get("watched_features") or None,
-        )
-    except ValueError as exc:
-        raise MonitoringError(f"VCP_DRIFT_WATCHED_FEATURES does not fit {version.label}: {exc}") from exc
-    deciding = set(result.watched or reference.names)
+    result = drift_window(version=version, reference=reference, current=current)
+    # The earlier windows end days, 2 x days, ... snapshot dates back: they do not overlap this one.
+    earlier_ends = [
+        history[-1 - i * days] for i in range(settings.VCP_DRIFT_PERSIST_N - 1, 0, -1) if i * days < len(history)
+    ]
+    earlier = selectors.drift_alerting(version=version, window_days=days, dates=earlier_ends)
+    persistence = drift_decide(earlier=earlier, result=result)
     # Worst first, the features that decide the status ahead of the ones only reported.
     drifted = sorted(
         (f for f in result.features if f.name in result.drifted_features),
-        key=lambda f: (f.name not in deciding, -f.psi),
+        key=lambda f: (not result.deciding(f.name), -f.psi),
     )
     report, _ = DriftReport.objects.update_or_create(
         model_version=version,
@@ -223,11 +269,19 @@ def drift_check(
         defaults={
             "window_start": dates[0],
             "status": result.status.value,
-            "retrain_needed": result.retrain_needed,
+            "retrain_needed": persistence.retrain_needed,
             "n_current": result.n_current,
             "n_reference": result.n_reference,
             "max_psi": max((f.psi for f in result.features), default=0.0),
             "drifted_features": [f.name for f in drifted],
+            "alerting_features": list(result.alerting),
+            "persistence": {
+                **persistence.__dict__,
+                "persistent": list(persistence.persistent),
+                "reason": persistence.reason,
+            },
+            "population": reference.population,
+            "missing_shifted": list(result.missing_shifted),
             "result": result.to_dict(),
             "seconds": time.perf_counter() - started,
             "trace_id": get_trace_id() or "",
@@ -242,22 +296,27 @@ def drift_check(
             "date": str(dates[-1]),
             "rows": result.n_current,
             "drifted": report.drifted_features,
+            "retrain_needed": persistence.retrain_needed,
         },
     )
-    if result.retrain_needed:
+    if persistence.retrain_needed:
+        by_name = {f.name: f for f in result.features}
         worst = ", ".join(
-            f"{f.name} PSI {f.psi:.3f} (noise limit {f.psi_critical:.3f})" for f in drifted[:5] if f.name in deciding
+            f"{name} PSI {by_name[name].psi:.3f} now (noise limit {by_name[name].psi_critical:.3f}), "
+            f"at ALERT in {persistence.counts[name]} of the last {persistence.windows} windows"
+            for name in persistence.persistent[:5]
         )
         alert_raise(
             kind=AlertKind.DRIFT,
             severity=AlertSeverity.WARNING,
-            message=f"Retrain needed: {version.label} features drifted on {dates[-1]}: {worst}.",
+            message=f"Retrain needed: {version.label} features drifted persistently up to {dates[-1]}: {worst}.",
             dedupe_key=f"drift:{version.pk}",
             context={
                 "model_version": version.label,
                 "date": str(dates[-1]),
                 "report_id": report.pk,
-                "drifted_features": report.drifted_features,
+                "persistent_features": list(persistence.persistent),
+                "why": persistence.reason,
             },
         )
     return report
@@ -290,6 +349,8 @@ class _Labelled:
     probabilities: np.ndarray  # (n,)
     hit_today: np.ndarray  # (n,) bool: at an upper circuit on the prediction day
     day: np.ndarray  # (n,) date index
+    instrument_id: np.ndarray  # (n,) to join the rollback target's shadow scores
+    date: np.ndarray  # (n,) datetime64[D] prediction date
 
 
 def _labelled_predictions(*, version: ModelVersion, dates: list[dt.date], as_of: dt.date) -> _Labelled:
@@ -315,12 +376,76 @@ def _labelled_predictions(*, version: ModelVersion, dates: list[dt.date], as_of:
         probabilities=frame["probability"].to_numpy()[known],
         hit_today=circuits[rows, cols],
         day=rows,
+        instrument_id=frame["instrument_id"].to_numpy()[known],
+        date=dates64[known],
     )
 
 
-def _rollback(
-    *, version: ModelVersion, decision: DegradationDecision, actor: registry.Actor = None
-) -> ModelVersion | None:
+def reference_lift(version: ModelVersion) -> ReferenceLift | None:
+    """The version's test lift over "hit today" (PR-AUC, precision@k per day), None when not recorded."""
+    values = [
+        version.metric(key, scorer=scorer) for key in ("pr_auc", "precision_at_k") for scorer in ("model", "hit_today")
+    ]
+    if any(v is None for v in values):
+        return None
+    model_pr, naive_pr, model_p, naive_p = (float(v) for v in values if v is not None)
+    return ReferenceLift(pr_auc_lift=model_pr - naive_pr, precision_at_k_lift=model_p - naive_p)
+
+
+def lift_check_settings() -> dict[str, Any]:
+    """The degradation rule's knobs, from settings: what the nightly check and the replay both use."""
+    return {
+        "drop": settings.VCP_DEGRADATION_LIFT_DROP,
+        "persist_k": settings.VCP_DEGRADATION_PERSIST_K,
+        "persist_n": settings.VCP_DEGRADATION_PERSIST_N,
+    }
+
+
+def shadow_comparison(
+    *,
+    y_true: np.ndarray,
+    production: np.ndarray,
+    target: np.ndarray,
+    day: np.ndarray,
+    window_days: int,
+    target_label: str,
+) -> tuple[int, Any]:
+    """Days of the window where the target has a score on every row, and (when it covers them all)
+    the day-block bootstrap of PR-AUC(target) - PR-AUC(production) on the same rows."""
+    covered = np.isfinite(target)
+    day_codes = np.unique(day)
+    full_days = sum(int(covered[day == d].all()) for d in day_codes)
+    if full_days < window_days or not y_true.any():
+        return full_days, None
+    return full_days, pr_auc_difference_ci(
+        y_true=y_true.astype(np.float64), score_a=target, score_b=production, days=day, n_boot=1000
+    )
+
+
+def _rollback_facts(*, version: ModelVersion, data: _Labelled, window_days: int) -> RollbackFacts:
+    target = version.previous_production
+    if target is None:
+        return RollbackFacts(None, False, False, 0, window_days, None)
+    scores = selectors.version_scores(version=target, pairs=zip(data.instrument_id.tolist(), data.date, strict=True))
+    days, comparison = shadow_comparison(
+        y_true=data.y_true,
+        production=data.probabilities.astype(np.float64),
+        target=scores,
+        day=data.day,
+        window_days=window_days,
+        target_label=target.label,
+    )
+    return RollbackFacts(
+        target=target.label,
+        production_reached_by_rollback=selectors.reached_by_rollback(version=version),
+        target_failed_before=target.rolled_back_at is not None,
+        shadow_days=days,
+        window_days=window_days,
+        comparison=comparison,
+    )
+
+
+def _rollback(*, version: ModelVersion, reason: str, actor: registry.Actor = None) -> ModelVersion | None:
     """Roll ``version`` back if it is still in production and has never caused a rollback.
 
     The row lock makes a concurrent second check wait, then find the version gone from production."""
@@ -329,12 +454,50 @@ def _rollback(
         if current is None or current.pk != version.pk or current.rolled_back_at is not None:
             return None
         return registry.model_version_rollback(
-            name=version.name,
-            actor=actor,
-            reason=f"automatic rollback by check_degradation: realised {decision.reason}; "
-            f"realised F1 {decision.realised_f1:.3f} vs test F1 {decision.reference_f1:.3f} "
-            f"over {decision.positives} positives",
+            name=version.name, actor=actor, reason=f"automatic rollback by check_degradation: {reason}"
         )
+
+
+def _lift_fields(window: WindowLift | None, reference: ReferenceLift | None, check: LiftCheck | None) -> dict[str, Any]:
+    def finite(value: float | None) -> float | None:
+        return value if value is not None and np.isfinite(value) else None
+
+    return {
+        "model_pr_auc": finite(window.model_pr_auc) if window else None,
+        "naive_pr_auc": finite(window.naive_pr_auc) if window else None,
+        "naive_precision_at_k": finite(window.naive_precision_at_k) if window else None,
+        "pr_auc_lift": finite(window.pr_auc_lift) if window else None,
+        "precision_at_k_lift": finite(window.precision_at_k_lift) if window else None,
+        "reference_pr_auc_lift": reference.pr_auc_lift if reference else None,
+        "reference_precision_at_k_lift": reference.precision_at_k_lift if reference else None,
+        "lift_dropped": bool(check and check.dropped),
+        "drops_in_last_n": check.drops_in_last_n if check else 0,
+    }
+
+
+def _shadow_json(facts: RollbackFacts | None) -> dict[str, Any]:
+    if facts is None:
+        return {}
+    c = facts.comparison
+    return {
+        "target": facts.target,
+        "shadow_days": facts.shadow_days,
+        "window_days": facts.window_days,
+        "production_reached_by_rollback": facts.production_reached_by_rollback,
+        "target_failed_before": facts.target_failed_before,
+        **(
+            {
+                "target_pr_auc": c.pr_auc_a,
+                "production_pr_auc": c.pr_auc_b,
+                "difference": c.difference,
+                "low": c.low,
+                "high": c.high,
+                "days": c.n_days,
+            }
+            if c is not None
+            else {}
+        ),
+    }
 
 
 def degradation_check(
@@ -345,12 +508,14 @@ def degradation_check(
     min_positives: int | None = None,
     actor: registry.Actor = None,
 ) -> PerformanceReport | None:
-    """Join the production version's past predictions to the labels the newest bars give, score the
-    last ``window_days`` labelled prediction dates, and act on the relative F1 drop against its test
-    F1: > 5% alert, > 10% automatic rollback (once per version; alert only without a previous
-    version). Predictions still waiting for labels get a label-free F1 *estimate*. None when no
-    version is in production. ``actor``: who a rollback is recorded for (None: "system", for beat;
-    the operator's name from the command)."""
+    """Join the production version's past predictions to the labels the newest bars give and judge
+    the last ``window_days`` labelled prediction dates by the lift over "hit today" (``monitoring.lift``):
+    an alert when the lift stays down in k of the last n checks; an automatic rollback only when, on
+    top, the rollback target scored in shadow on the same rows is better by a day-block bootstrap
+    interval above zero, never failed before, and production did not itself come back through a
+    rollback (one per incident; then a person decides). F1 and a label-free estimate are reported,
+    never decisive. None when no version is in production. ``actor``: who a rollback is recorded
+    for (None: "system", for beat; the operator's name from the command)."""
     started = time.perf_counter()
     version = _production_or_none(name)
     if version is None:
@@ -362,6 +527,7 @@ def degradation_check(
     floor = settings.VCP_DEGRADATION_MIN_POSITIVES if min_positives is None else min_positives
     window = _window(version=version, as_of=latest, days=days)
     reference_f1 = version.metric("f1")
+    reference = reference_lift(version)
     fields: dict[str, Any] = {
         "window_start": window.labelled[0] if window.labelled else None,
         "window_end": window.labelled[-1] if window.labelled else None,
@@ -381,11 +547,14 @@ def degradation_check(
             "estimated_for": window.pending[-1],
         }
 
-    decision: DegradationDecision | None = None
+    check: LiftCheck | None = None
+    lift: WindowLift | None = None
+    facts: RollbackFacts | None = None
     if window.labelled:
         data = _labelled_predictions(version=version, dates=window.labelled, as_of=latest)
         perf = realised_performance(data.y_true, data.decisions, hit_today=data.hit_today)
         overall = perf.overall
+        k = int(version.metrics.get("k", 20))
         fields |= {
             "rows": overall.n,
             "positives": overall.positives,
@@ -399,41 +568,46 @@ def degradation_check(
             "new_circuit_f1": perf.new_circuits.f1 if perf.new_circuits else None,
             "new_circuit_positives": perf.new_circuits.positives if perf.new_circuits else 0,
             "precision_at_k": (
-                precision_at_k_per_day(data.probabilities, data.y_true, data.day, k=int(version.metrics.get("k", 20)))
-                if overall.n
-                else None
+                precision_at_k_per_day(data.probabilities, data.y_true, data.day, k=k) if overall.n else None
             ),
         }
-        if reference_f1 is not None:
-            decision = degradation_decide(
-                realised_f1=overall.f1,
-                reference_f1=reference_f1,
-                positives=overall.positives,
-                has_previous_version=version.previous_production_id is not None,
-                already_rolled_back=version.rolled_back_at is not None,
-                min_positives=floor,
-            )
+        if overall.n:
+            lift = window_lift(data.y_true, data.probabilities, data.hit_today, data.day, k=k)
+            earlier = selectors.lift_drops(version=version, before=latest, window_days=days)
+            check = lift_check(lift, reference, earlier_drops=earlier, min_positives=floor, **lift_check_settings())
+            # The shadow comparison is shown every evening (dashboard); it decides only on an alert.
+            facts = _rollback_facts(version=version, data=data, window_days=len(window.labelled))
 
-    action = decision.action if decision else DegradationAction.NONE
-    reason = decision.reason if decision else ("no test F1 on the version" if window.labelled else "no labels yet")
+    action = check.action if check else DegradationAction.NONE
+    reason = check.reason if check else "no labels yet"
     rolled_back_to: ModelVersion | None = None
     with transaction.atomic():
-        if action is DegradationAction.ROLLBACK and decision is not None:
-            try:
-                rolled_back_to = _rollback(version=version, decision=decision, actor=actor)
-            except registry.RegistryError as exc:
-                action, reason = DegradationAction.ALERT, f"{reason}; the rollback was refused: {exc}"
-            else:
-                if rolled_back_to is None:
-                    action = DegradationAction.ALERT
-                    reason = f"{reason}; not rolled back: the version already left production or was rolled back before"
+        if facts is not None and action is DegradationAction.ALERT:
+            go, why = rollback_decide(facts)
+            reason = f"{reason}; {why}"
+            if go:
+                try:
+                    rolled_back_to = _rollback(version=version, reason=reason, actor=actor)
+                except registry.RegistryError as exc:
+                    reason = f"{reason}; the rollback was refused: {exc}"
+                else:
+                    if rolled_back_to is None:
+                        reason = f"{reason}; not rolled back: the version already left production"
+                    else:
+                        action = DegradationAction.ROLLBACK
         report, _ = PerformanceReport.objects.update_or_create(
             model_version=version,
             as_of=latest,
             window_days=days,
             defaults={
                 **fields,
-                "relative_drop": decision.relative_drop if decision else None,
+                **_lift_fields(lift, reference, check),
+                "shadow": _shadow_json(facts),
+                "relative_drop": (
+                    (reference_f1 - fields["f1"]) / reference_f1
+                    if reference_f1 and fields.get("f1") is not None
+                    else None
+                ),
                 "action": action.value,
                 "reason": reason,
                 "rolled_back_to": rolled_back_to,
@@ -445,9 +619,19 @@ def degradation_check(
     logger.info(
         "degradation check %s",
         action.value,
-        extra={"model": version.label, "as_of": str(latest), "f1": report.f1, "reason": reason},
+        extra={"model": version.label, "as_of": str(latest), "pr_auc_lift": report.pr_auc_lift, "reason": reason},
     )
     return report
+
+
+def _lift_text(report: PerformanceReport) -> str:
+    def fmt(value: float | None) -> str:
+        return f"{value:+.3f}" if value is not None else "-"
+
+    return (
+        f"PR-AUC lift over 'hit today' {fmt(report.pr_auc_lift)} (test {fmt(report.reference_pr_auc_lift)}), "
+        f"precision@k lift {fmt(report.precision_at_k_lift)} (test {fmt(report.reference_precision_at_k_lift)})"
+    )
 
 
 def _raise_degradation_alert(
@@ -455,23 +639,28 @@ def _raise_degradation_alert(
 ) -> None:
     if report.action == DegradationAction.NONE:
         return
-    f1 = f"{report.f1:.3f}" if report.f1 is not None else "-"
-    test_f1 = f"{report.reference_f1:.3f}" if report.reference_f1 is not None else "-"
     context = {
         "model_version": version.label,
         "as_of": str(report.as_of),
-        "realised_f1": report.f1,
-        "test_f1": report.reference_f1,
+        "pr_auc_lift": report.pr_auc_lift,
+        "precision_at_k_lift": report.precision_at_k_lift,
+        "test_pr_auc_lift": report.reference_pr_auc_lift,
+        "test_precision_at_k_lift": report.reference_precision_at_k_lift,
         "positives": report.positives,
         "report_id": report.pk,
+        "shadow": report.shadow,
+        "why": report.reason,
     }
     if report.action == DegradationAction.ROLLBACK and rolled_back_to is not None:
+        # One automatic rollback per incident: from here on a person decides, so tell one.
         alert_raise(
             kind=AlertKind.ROLLBACK,
             severity=AlertSeverity.CRITICAL,
             message=(
-                f"{version.label} rolled back to {rolled_back_to.label}: realised F1 {f1} vs test F1 {test_f1} "
-                f"over {report.window_start}..{report.window_end} ({report.reason})."
+                f"{version.label} rolled back to {rolled_back_to.label} "
+                f"over {report.window_start}..{report.window_end}: "
+                f"{_lift_text(report)}. {report.reason}. No further automatic rollback in this incident: "
+                "a person must review it."
             ),
             dedupe_key=f"rollback:{version.pk}",
             context={**context, "rolled_back_to": rolled_back_to.label},
@@ -481,8 +670,8 @@ def _raise_degradation_alert(
         kind=AlertKind.DEGRADATION,
         severity=AlertSeverity.WARNING,
         message=(
-            f"{version.label} realised F1 {f1} vs test F1 {test_f1} over "
-            f"{report.window_start}..{report.window_end}: {report.reason}."
+            f"{version.label} degraded over {report.window_start}..{report.window_end}: {_lift_text(report)}: "
+            f"{report.reason}."
         ),
         dedupe_key=f"degradation:{version.pk}",
         context=context,

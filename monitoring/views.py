@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 import plotly
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.db import transaction
@@ -60,7 +61,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     version = model_version_production()
     drift = selectors.drift_reports(version=version).first() if version is not None else None
     trend = selectors.performance_trend(limit=90)
-    latest_performance = next((r for r in reversed(trend) if r.model_version_id == getattr(version, "pk", None)), None)
+    # Production's latest report; right after a rollback, the report that caused it (why it fired).
+    latest_performance = next(
+        (r for r in reversed(trend) if r.model_version_id == getattr(version, "pk", None) and r.labelled_dates),
+        trend[-1] if trend else None,
+    )
     points = [
         charts.F1Point(
             as_of=r.as_of,
@@ -87,6 +92,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "f1_chart": _nonced(request, charts.f1_trend_chart(points)) if points else "",
         "alerts": list(selectors.alerts_open()[:50]),
         "plotly_version": plotly.__version__,
+        "drift_excluded": drift_result.excluded if drift_result else {},
+        "rules": {
+            "drift_k": settings.VCP_DRIFT_PERSIST_K,
+            "drift_n": settings.VCP_DRIFT_PERSIST_N,
+            "drift_window": settings.VCP_DRIFT_WINDOW_DAYS,
+            "lift_keep": round((1 - settings.VCP_DEGRADATION_LIFT_DROP) * 100),
+            "deg_k": settings.VCP_DEGRADATION_PERSIST_K,
+            "deg_n": settings.VCP_DEGRADATION_PERSIST_N,
+            "deg_window": settings.VCP_DEGRADATION_WINDOW_DAYS,
+        },
     }
     return render(request, "staff/dashboard.html", context)
 

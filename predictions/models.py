@@ -98,3 +98,28 @@ class Prediction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument_id}@{self.date} p={self.probability:.3f}"
+
+
+class ShadowPrediction(models.Model):
+    """A probability from a version that is *not* serving (production's rollback target, a challenger),
+    scored every evening on the same snapshots as production so a rollback or a promotion is decided
+    on evidence (issue 11). Its own table: serving, the API and the CSV export read ``Prediction``
+    only, so a shadow row can never be served or exported. Kept for ``VCP_SHADOW_KEEP_SESSIONS``."""
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField(help_text="As-of date of the features, as Prediction.date.")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="shadow_predictions")
+    probability = models.FloatField()
+    batch_run = models.ForeignKey(BatchRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instrument", "date", "model_version"], name="shadowprediction_unique_instrument_date_version"
+            )
+        ]
+        indexes = [models.Index(fields=["model_version", "date"], name="shadowprediction_version_date")]
+
+    def __str__(self) -> str:
+        return f"shadow {self.instrument_id}@{self.date} v{self.model_version_id} p={self.probability:.3f}"

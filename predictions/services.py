@@ -55,6 +55,7 @@ from predictions.exceptions import ModelUnavailableError, NoDataForDateError
 from predictions.export import predictions_csv_write
 from predictions.models import BatchRun, FeatureSnapshot, Prediction
 from predictions.serving import Scored
+from predictions.shadow import shadow_score_run
 
 logger = logging.getLogger("vcp.batch")
 
@@ -345,6 +346,8 @@ def batch_run_finalize(*, batch_run_id: int, chunk_results: Sequence[dict[str, A
     run.export_path = str(path)
     run.timings = timings
     run = _observe(run_succeed(run, extra=_COUNT_FIELDS))
+    # After serving is settled: the rollback target and challengers, stored apart, never served.
+    shadow_score_run(date=run.date, batch_run_id=run.pk)
     logger.info(
         "batch run succeeded",
         extra={"batch_run": run.pk, "date": str(run.date), "scored": run.scored, "resumed": run.resumed},

@@ -81,7 +81,10 @@ def register_version(
         "k": 20,
         "all": {
             "model": {"f1": f1, "pr_auc": pr_auc, "precision": 0.5, "recall": 0.5, "precision_at_20": 0.3},
-            "baselines": {"hit_today": {"f1": 0.4, "pr_auc": 0.2}, "momentum_top_k": {"f1": 0.1, "pr_auc": 0.05}},
+            "baselines": {
+                "hit_today": {"f1": 0.4, "pr_auc": 0.2, "precision_at_20": 0.1},
+                "momentum_top_k": {"f1": 0.1, "pr_auc": 0.05},
+            },
         },
         "new_circuits": {"model": {"f1": f1 / 3, "pr_auc": pr_auc / 4}, "baselines": {}},
     }

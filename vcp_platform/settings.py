@@ -314,8 +314,28 @@ VCP_DRIFT_MIN_ROWS = env_int("VCP_DRIFT_MIN_ROWS", 200, minimum=1)
 # Features whose drift sets the status and "retrain needed"; empty: the ones the production version
 # was trained to rely on (90% of its gain, frozen at training). Every feature is still reported.
 VCP_DRIFT_WATCHED_FEATURES = env_list("VCP_DRIFT_WATCHED_FEATURES", [])
-VCP_DEGRADATION_WINDOW_DAYS = env_int("VCP_DEGRADATION_WINDOW_DAYS", 20, minimum=1)
-VCP_DEGRADATION_MIN_POSITIVES = env_int("VCP_DEGRADATION_MIN_POSITIVES", 400, minimum=0)
+# "Retrain needed" needs the same feature at ALERT in K of the last N drift windows (windows spaced
+# VCP_DRIFT_WINDOW_DAYS sessions apart, so they do not overlap): one window is a market month.
+VCP_DRIFT_PERSIST_K = env_int("VCP_DRIFT_PERSIST_K", 2, minimum=1)
+VCP_DRIFT_PERSIST_N = env_int("VCP_DRIFT_PERSIST_N", 3, minimum=1)
+# Degradation: the lift over "hit today" (PR-AUC and precision@20 per day, platform truth) over the
+# last WINDOW_DAYS labelled sessions; a check "dropped" when both lifts are below (1 - LIFT_DROP) of
+# the version's test lift, and alerts when K of the last N evening checks dropped (docs/monitoring.md).
+VCP_DEGRADATION_WINDOW_DAYS = env_int("VCP_DEGRADATION_WINDOW_DAYS", 10, minimum=1)
+VCP_DEGRADATION_MIN_POSITIVES = env_int("VCP_DEGRADATION_MIN_POSITIVES", 100, minimum=0)
+VCP_DEGRADATION_LIFT_DROP = env_float("VCP_DEGRADATION_LIFT_DROP", 0.5)
+VCP_DEGRADATION_PERSIST_K = env_int("VCP_DEGRADATION_PERSIST_K", 3, minimum=1)
+VCP_DEGRADATION_PERSIST_N = env_int("VCP_DEGRADATION_PERSIST_N", 5, minimum=1)
+# Shadow predictions (production's rollback target, challengers) are kept this many sessions.
+VCP_SHADOW_KEEP_SESSIONS = env_int("VCP_SHADOW_KEEP_SESSIONS", 120, minimum=1)
+for _k, _n in (
+    ("VCP_DRIFT_PERSIST_K", "VCP_DRIFT_PERSIST_N"),
+    ("VCP_DEGRADATION_PERSIST_K", "VCP_DEGRADATION_PERSIST_N"),
+):
+    if globals()[_k] > globals()[_n]:
+        raise ImproperlyConfigured(f"{_k} ({globals()[_k]}) must not exceed {_n} ({globals()[_n]}): k of the last n.")
+if not 0.0 < VCP_DEGRADATION_LIFT_DROP <= 1.0:
+    raise ImproperlyConfigured(f"VCP_DEGRADATION_LIFT_DROP must lie in (0, 1], got {VCP_DEGRADATION_LIFT_DROP}.")
 VCP_LOG_RETENTION_DAYS = env_int("VCP_LOG_RETENTION_DAYS", 30, minimum=1)
 # The address every metrics port listens on (common/metrics.py): loopback unless a container needs
 # Prometheus to reach it from outside (docker-compose.yml and deploy/k8s set 0.0.0.0).

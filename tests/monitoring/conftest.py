@@ -17,7 +17,7 @@ from marketdata.calendar import xbom
 from marketdata.models import DailyBar, Instrument
 from modelregistry import services as registry
 from modelregistry.models import ModelVersion
-from predictions.models import FeatureSnapshot, Prediction
+from predictions.models import FeatureSnapshot, Prediction, ShadowPrediction
 from tests.factories import register_version
 
 # A frozen reference over 25 independent N(0, 1) features, as a trained version would carry.
@@ -124,6 +124,106 @@ def seed_window() -> Callable[..., SeededWindow]:
                 )
         Prediction.objects.bulk_create(predictions)
         return SeededWindow(sessions=sessions, instruments=instruments, tp=tp, fp=fp, fn=fn)
+
+    return build
+
+
+@dataclass(frozen=True)
+class LiftMarket:
+    """A seeded market where circuits come in streaks, and the served / shadow scores of each day."""
+
+    sessions: list[dt.date]  # bar dates; predictions on every session but the last are labelled
+    instruments: list[Instrument]
+
+
+def _lock_bar(instrument: Instrument, day: dt.date, locked: bool) -> DailyBar:
+    # A +10% close at the high on a round tick is a lock on the platform truth; else a flat day.
+    return DailyBar(
+        instrument=instrument,
+        date=day,
+        series="EQ",
+        open=100.0,
+        high=110.0 if locked else 101.0,
+        low=99.0,
+        close=110.0 if locked else 100.0,
+        prev_close=100.0,
+        volume=10_000,
+    )
+
+
+@pytest.fixture
+def lift_market() -> Callable[..., LiftMarket]:
+    """Build ``stocks`` instruments over ``days + 1`` XBOM sessions. Each session ``positives`` stocks
+    lock the next day, ``streak`` of them locked today too (so "hit today" is right for some). The
+    ``served`` version predicts every session: a *good* score ranks tomorrow's locks high with some
+    overlap, a *bad* one (sessions in ``bad``) is noise. ``shadow`` versions get good scores as
+    ShadowPrediction rows, as the batch's shadow scoring stores them."""
+
+    def build(
+        served: ModelVersion,
+        *,
+        days: int,
+        bad: range | set[int] = range(0),
+        shadow: tuple[ModelVersion, ...] = (),
+        stocks: int = 40,
+        positives: int = 8,
+        streak: int = 2,
+        start: str = "2024-01-01",
+        seed: int = 0,
+    ) -> LiftMarket:
+        rng = np.random.default_rng(seed)
+        sessions = xbom_sessions(start, days + 1)
+        instruments = [
+            Instrument.objects.get_or_create(exchange="NSE", symbol=f"LM{i:03d}", defaults={"series": "EQ"})[0]
+            for i in range(stocks)
+        ]
+        locks: list[set[int]] = [set(rng.choice(stocks, positives, replace=False).tolist())]
+        for _ in range(days):
+            kept = set(rng.choice(sorted(locks[-1]), streak, replace=False).tolist())
+            fresh = rng.choice(sorted(set(range(stocks)) - locks[-1]), positives - streak, replace=False)
+            locks.append(kept | set(fresh.tolist()))
+        DailyBar.objects.bulk_create(
+            [
+                _lock_bar(inst, day, s in locks[t])
+                for t, day in enumerate(sessions)
+                for s, inst in enumerate(instruments)
+            ]
+        )
+
+        def scores(t: int, good: bool) -> np.ndarray:
+            noise = rng.uniform(0.0, 1.0, stocks)
+            if not good:
+                return noise
+            tomorrow = (
+                np.isin(np.arange(stocks), sorted(locks[t + 1])) if t + 1 < len(locks) else np.zeros(stocks, bool)
+            )
+            return np.where(tomorrow, 0.45 + 0.5 * noise, 0.6 * noise)
+
+        predictions, shadows = [], []
+        for t, day in enumerate(sessions):
+            p = scores(t, t not in bad)
+            predictions += [
+                Prediction(
+                    instrument=inst,
+                    date=day,
+                    model_version=served,
+                    probability=float(p[s]),
+                    will_hit=bool(p[s] > 0.5),
+                    threshold=0.5,
+                    rank=s + 1,
+                    series="EQ",
+                )
+                for s, inst in enumerate(instruments)
+            ]
+            for version in shadow:
+                q = scores(t, True)
+                shadows += [
+                    ShadowPrediction(instrument=inst, date=day, model_version=version, probability=float(q[s]))
+                    for s, inst in enumerate(instruments)
+                ]
+        Prediction.objects.bulk_create(predictions)
+        ShadowPrediction.objects.bulk_create(shadows)
+        return LiftMarket(sessions=sessions, instruments=instruments)
 
     return build
 

@@ -267,3 +267,35 @@ def test_reports_stored_before_watched_existed_still_load() -> None:
     stored = result.to_dict()
     del stored["watched"]
     assert DriftResult.from_dict(stored) == result
+
+
+def test_drift_persistence_counts_the_same_feature_over_k_of_the_last_n_windows() -> None:
+    from monitoring.drift import drift_persistence
+
+    once = drift_persistence([[], ["a"], []], k=2, n=3)
+    assert not once.retrain_needed
+    assert "most: 1 of 3" in once.reason
+    twice = drift_persistence([["a", "b"], [], ["a"]], k=2, n=3)
+    assert twice.retrain_needed
+    assert twice.persistent == ("a",)  # b was over the line once only
+    assert "a (2/3)" in twice.reason
+    # Windows older than the last n do not count.
+    assert not drift_persistence([["a"], ["a"], [], [], []], k=2, n=3).retrain_needed
+    with pytest.raises(ValueError, match="1 <= k <= n"):
+        drift_persistence([], k=4, n=3)
+
+
+def test_the_reference_records_its_population_and_filters_alike() -> None:
+    from features.reference import FeatureReference, population_filter, population_mask, reference_from_training
+
+    names = ["seasoned", "x"]
+    values = np.array([[1.0, 0.5], [np.nan, 9.0], [2.0, 0.1]])
+    reference = reference_from_training(values[[0, 2]], names, population=population_filter("seasoned"))
+    again = FeatureReference.from_json(reference.to_json())
+    assert again.population == "finite:seasoned"
+    assert population_mask(values, names, again.population).tolist() == [True, False, True]
+    assert population_mask(values, names, "").all()
+    old = {k: v for k, v in reference.to_dict().items() if k != "population"}  # a reference frozen before
+    assert FeatureReference.from_dict(old).population == ""
+    with pytest.raises(ValueError, match="unknown population"):
+        population_mask(values, names, "finite:nope")

@@ -20,7 +20,7 @@ from monitoring.models import Alert
 from monitoring.state import state_refresh
 from predictions.models import BatchRun, FeatureSnapshot
 from tests.factories import register_version
-from tests.monitoring.conftest import REFERENCE, SeededWindow, current_features
+from tests.monitoring.conftest import REFERENCE, LiftMarket, SeededWindow, current_features
 
 
 def _scrape(client: Any) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -54,10 +54,11 @@ def test_metrics_endpoint_exports_custom_series_with_sane_values(
     django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
     settings.VCP_ALERT_EMAILS = []
+    settings.VCP_DEGRADATION_PERSIST_K = 1  # one evening's drop alerts here: persistence has its own tests
     _, v2 = two_versions
-    seed_window(v2, tp=47, fp=53, fn=53)
+    seed_window(v2, tp=20, fp=80, fn=80)  # no better than "hit today": one open degradation alert
     with django_capture_on_commit_callbacks(execute=True):
-        report = services.degradation_check(min_positives=50)  # a 6% drop: one open degradation alert
+        report = services.degradation_check(min_positives=50, window_days=20)
     finished = timezone.now() - dt.timedelta(hours=2)
     BatchRun.objects.create(date="2024-01-30", status=RunStatus.SUCCEEDED, scored=50, finished_at=finished)
     observe_prediction(endpoint="predict", model_version=v2.label, outcome="positive", seconds=0.003)
@@ -66,7 +67,7 @@ def test_metrics_endpoint_exports_custom_series_with_sane_values(
     samples = _scrape(client)
 
     assert _get(samples, "vcp_production_model_info", version=v2.label) == 1.0
-    assert _get(samples, "vcp_model_realised_f1", model_version=v2.label) == pytest.approx(0.47)
+    assert _get(samples, "vcp_model_realised_f1", model_version=v2.label) == pytest.approx(0.2)
     assert _get(samples, "vcp_model_reference_f1", model_version=v2.label) == 0.5
     assert 0.0 < _get(samples, "vcp_model_estimated_f1", model_version=v2.label) <= 1.0
     assert report.estimated_f1 == pytest.approx(_get(samples, "vcp_model_estimated_f1", model_version=v2.label))
@@ -133,20 +134,25 @@ def test_a_degradation_decision_is_exported_only_for_the_latest_check_day(
     client: Any,
     fresh_state: None,
     two_versions: tuple[ModelVersion, ModelVersion],
-    seed_window: Callable[..., SeededWindow],
+    lift_market: Callable[..., LiftMarket],
     settings: Any,
 ) -> None:
     settings.VCP_ALERT_EMAILS = []
     v1, v2 = two_versions
-    window = seed_window(v2, tp=40, fp=60, fn=60)
-    services.degradation_check(as_of=window.sessions[-2], min_positives=50)  # rolls v2 back
+    market = lift_market(v2, days=30, bad=range(10, 30), shadow=(v1,))
+    evenings = iter(market.sessions[10:])
+    for day in evenings:
+        report = services.degradation_check(as_of=day, min_positives=50)
+        assert report is not None
+        if report.action == "rollback":  # v2 rolled back to v1 this evening
+            break
     samples = _scrape(client)
     assert _get(samples, "vcp_model_degradation_action", model_version=v2.label) == 2.0
 
     state_source_register(refresh=state_refresh)
-    services.degradation_check(as_of=window.sessions[-1], min_positives=50)  # the next evening judges v1
+    services.degradation_check(as_of=next(evenings), min_positives=50)  # the next evening judges v1
     samples = _scrape(client)
     assert ("vcp_model_degradation_action", frozenset({"model_version": v2.label}.items())) not in samples
     assert _get(samples, "vcp_model_degradation_action", model_version=v1.label) == 0.0
-    assert _get(samples, "vcp_model_realised_f1", model_version=v2.label) == pytest.approx(0.4, abs=0.02)
+    assert _get(samples, "vcp_model_realised_f1", model_version=v2.label) == pytest.approx(report.f1)
     assert _get(samples, "vcp_production_model_info", version=v1.label) == 1.0

@@ -7,7 +7,6 @@ from sklearn.metrics import precision_recall_fscore_support
 from monitoring.performance import (
     DegradationAction,
     classification_counts,
-    degradation_decide,
     estimated_performance,
     precision_at_k_per_day,
     realised_performance,
@@ -92,53 +91,6 @@ def test_relative_drop_is_positive_when_the_model_got_worse() -> None:
     assert relative_f1_drop(0.45, 0.5) == pytest.approx(0.1)
     assert relative_f1_drop(0.55, 0.5) == pytest.approx(-0.1)
     assert relative_f1_drop(0.3, 0.0) is None
-
-
-# Reference F1 0.5; drops use exactly representable binary fractions so the boundaries are exact.
-@pytest.mark.parametrize(
-    ("realised", "positives", "has_previous", "already_rolled_back", "action"),
-    [
-        (0.40, 399, True, False, DegradationAction.NONE),  # too few positives, whatever the drop
-        (0.50, 400, True, False, DegradationAction.NONE),  # no drop
-        (0.55, 400, True, False, DegradationAction.NONE),  # improvement
-        (0.484375, 400, True, False, DegradationAction.NONE),  # 3.125% drop
-        (0.46875, 400, True, False, DegradationAction.ALERT),  # 6.25% drop
-        (0.4375, 400, True, False, DegradationAction.ROLLBACK),  # 12.5% drop
-        (0.4375, 400, False, False, DegradationAction.ALERT),  # nothing to roll back to
-        (0.4375, 400, True, True, DegradationAction.ALERT),  # this version already rolled back once
-    ],
-)
-def test_degradation_decision_table(
-    realised: float, positives: int, has_previous: bool, already_rolled_back: bool, action: DegradationAction
-) -> None:
-    decision = degradation_decide(
-        realised_f1=realised,
-        reference_f1=0.5,
-        positives=positives,
-        has_previous_version=has_previous,
-        already_rolled_back=already_rolled_back,
-        min_positives=400,
-    )
-    assert decision.action is action
-    assert decision.positives == positives
-    assert decision.reason
-
-
-def test_drops_exactly_at_the_thresholds_do_not_trigger() -> None:
-    common = {"reference_f1": 0.5, "positives": 1_000, "has_previous_version": True, "already_rolled_back": False}
-    at_alert = degradation_decide(realised_f1=0.46875, alert_drop=0.0625, rollback_drop=0.125, **common)
-    at_rollback = degradation_decide(realised_f1=0.4375, alert_drop=0.0625, rollback_drop=0.125, **common)
-    assert at_alert.relative_drop == 0.0625
-    assert at_alert.action is DegradationAction.NONE
-    assert at_rollback.action is DegradationAction.ALERT
-
-
-def test_a_zero_reference_f1_takes_no_action() -> None:
-    decision = degradation_decide(
-        realised_f1=0.1, reference_f1=0.0, positives=1_000, has_previous_version=True, already_rolled_back=False
-    )
-    assert decision.action is DegradationAction.NONE
-    assert decision.relative_drop is None
 
 
 def test_action_levels_order_none_alert_rollback() -> None:

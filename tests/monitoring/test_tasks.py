@@ -49,6 +49,7 @@ def test_degradation_task_runs_as_of_the_session_it_is_given_whatever_the_clock_
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings.VCP_DEGRADATION_MIN_POSITIVES = 50
+    settings.VCP_DEGRADATION_WINDOW_DAYS = 20  # the seeded window's labelled days
     monkeypatch.setattr(common_tasks.timezone, "localdate", lambda: REPUBLIC_DAY)
     window = seed_window(two_versions[1], tp=50, fp=50, fn=50)
     result = tasks.check_degradation.apply(kwargs={"day": window.sessions[-1].isoformat()}).get()

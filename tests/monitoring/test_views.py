@@ -20,7 +20,7 @@ from monitoring.choices import AlertKind, AlertSeverity
 from monitoring.models import Alert, PerformanceReport
 from predictions.models import BatchRun, FeatureSnapshot
 from tests.factories import register_version
-from tests.monitoring.conftest import REFERENCE, SeededWindow, current_features
+from tests.monitoring.conftest import REFERENCE, LiftMarket, SeededWindow, current_features
 
 
 def test_dashboard_needs_a_staff_login(client: Any, db: None) -> None:
@@ -113,7 +113,9 @@ def test_run_check_now_queues_the_task(
     two_versions: tuple[ModelVersion, ModelVersion],
     seed_window: Callable[..., SeededWindow],
     django_capture_on_commit_callbacks: Callable[..., Any],
+    settings: Any,
 ) -> None:
+    settings.VCP_DEGRADATION_WINDOW_DAYS = 20  # the seeded window's labelled days
     seed_window(two_versions[1], tp=50, fp=50, fn=50)
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(reverse("staff:run_check", args=["degradation"]))
@@ -124,3 +126,44 @@ def test_run_check_now_queues_the_task(
 def test_run_check_refuses_get_and_unknown_checks(admin_client: Any) -> None:
     assert admin_client.get(reverse("staff:run_check", args=["drift"])).status_code == 405
     assert admin_client.post(reverse("staff:run_check", args=["nonsense"])).status_code == 404
+
+
+def test_dashboard_shows_the_lift_the_shadow_comparison_why_alerts_fired_and_its_words(
+    admin_client: Any,
+    two_versions: tuple[ModelVersion, ModelVersion],
+    lift_market: Callable[..., LiftMarket],
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    v1, v2 = two_versions
+    market = lift_market(v2, days=30, bad=range(10, 30), shadow=(v1,))
+    for day in market.sessions[10:]:
+        with django_capture_on_commit_callbacks(execute=True):
+            report = services.degradation_check(as_of=day, min_positives=50)
+        assert report is not None
+        if report.action != "none":  # the evening the degradation was caught (and v2 rolled back)
+            break
+    page = admin_client.get(reverse("staff:dashboard")).content.decode()
+    assert 'id="card-lift"' in page
+    assert 'Lift over "hit today"' in page
+    assert f"PR-AUC, test {report.reference_pr_auc_lift:.3f}" in page
+    assert f"model {report.model_pr_auc:.3f} vs naive rule {report.naive_pr_auc:.3f}" in page
+    # The shadow comparison: the target, its coverage and the bootstrap interval on the same rows.
+    assert f"The rollback target <strong>{v1.label}</strong> is scored every evening in shadow" in page
+    assert f"{report.shadow['shadow_days']} of {report.shadow['window_days']} days" in page
+    assert "95% day-block bootstrap interval" in page
+    # Why the alert fired, in its own column.
+    alert = Alert.objects.get(kind=AlertKind.ROLLBACK)
+    assert "why it fired" in page
+    assert "in 3 of the last 5 checks" in alert.context["why"]
+    assert f"{v1.label} PR-AUC" in alert.context["why"]
+    assert (
+        '<td class="why">lift over &#x27;hit today&#x27; below 50% of its test value in 3 of the last 5 checks' in page
+    )
+    # The words, explained on the page.
+    assert '<dl id="glossary">' in page
+    assert "<dt>warn</dt>" in page
+    assert "a warn never raises an alert" in page
+    assert "<dt>alert (drift)</dt>" in page
+    assert "at alert in 2 of the last 3 windows" in page
+    assert "<dt>alert (degradation)</dt>" in page
+    assert "below 50% of its test lift in 3 of the last 5 checks" in page

@@ -23,7 +23,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--date", type=dt.date.fromisoformat, help="As-of date (YYYY-MM-DD); default the latest bars."
         )
-        parser.add_argument("--window-days", type=int, help="Labelled prediction dates (default 20).")
+        parser.add_argument(
+            "--window-days", type=int, help="Labelled prediction dates (default VCP_DEGRADATION_WINDOW_DAYS)."
+        )
         parser.add_argument("--min-positives", type=int, help="Realised positives needed before any action.")
         parser.add_argument("--name", default=DEFAULT_MODEL_NAME, help="Model name (default %(default)s).")
         add_actor_argument(parser)
@@ -50,6 +52,25 @@ class Command(BaseCommand):
             f"{report.positives} positives "
             f"over {report.labelled_dates} days) vs test F1 {fmt_number(report.reference_f1)}"
         )
+        self.stdout.write(
+            f"  lift over 'hit today': PR-AUC {fmt_number(report.pr_auc_lift)} "
+            f"(model {fmt_number(report.model_pr_auc)} vs {fmt_number(report.naive_pr_auc)}; "
+            f"test {fmt_number(report.reference_pr_auc_lift)}), precision@k {fmt_number(report.precision_at_k_lift)} "
+            f"(test {fmt_number(report.reference_precision_at_k_lift)}); dropped in {report.drops_in_last_n} "
+            "of the last checks"
+        )
+        if report.shadow.get("target"):
+            shadow = report.shadow
+            compared = (
+                f": PR-AUC {fmt_number(shadow.get('target_pr_auc'))} vs {fmt_number(shadow.get('production_pr_auc'))}, "
+                f"interval {fmt_number(shadow.get('low'))}..{fmt_number(shadow.get('high'))}"
+                if "low" in shadow
+                else ""
+            )
+            self.stdout.write(
+                f"  shadow {shadow['target']} scored on {shadow['shadow_days']} of {shadow['window_days']} "
+                f"days{compared}"
+            )
         if report.estimated_f1 is not None:
             self.stdout.write(
                 f"  ESTIMATE for {report.estimated_for} (no labels yet): F1 ~ {fmt_number(report.estimated_f1)} "

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -13,7 +14,8 @@ from monitoring.models import DriftReport
 from tests.monitoring.conftest import current_features
 
 
-def test_check_drift_command_prints_the_worst_features(snapshots: Callable[..., list[dt.date]]) -> None:
+def test_check_drift_command_prints_the_worst_features(snapshots: Callable[..., list[dt.date]], settings: Any) -> None:
+    settings.VCP_DRIFT_PERSIST_K = 1
     sessions = snapshots(current_features(300, 1.0))
     out = StringIO()
     call_command("check_drift", "--date", sessions[-1].isoformat(), "--window-days", "3", stdout=out)
