@@ -74,7 +74,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from features.reference import (
     FeatureReference,
@@ -235,6 +234,8 @@ def ks(reference_sample: npt.ArrayLike, current_values: npt.ArrayLike) -> tuple[
     ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
     if len(ref) == 0 or len(cur) == 0:
         return (math.nan, math.nan)
+    from scipy import stats  # lazily: scipy.stats costs ~2 s at import, and every manage.py run loads this module
+
     result = stats.ks_2samp(ref, cur)
     return (float(result.statistic), float(result.pvalue))
 
@@ -249,6 +250,8 @@ def psi_threshold_for_sample_size(n_ref: int, n_cur: int, bins: int, alpha: floa
         raise ValueError("alpha must lie in (0, 1)")
     if bins <= 1:
         return 0.0
+    from scipy import stats
+
     return float(stats.chi2.ppf(1.0 - alpha, bins - 1) * (1.0 / n_ref + 1.0 / n_cur))
 
 

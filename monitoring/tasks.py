@@ -67,7 +67,13 @@ def check_degradation(
         raise
     if report is None:
         return {"status": "skipped", "reason": "no production version"}
-    return {"status": report.action, "report_id": report.pk, "as_of": str(report.as_of), "f1": report.f1}
+    return {
+        "status": report.action,
+        "report_id": report.pk,
+        "as_of": str(report.as_of),
+        "f1": report.f1,
+        "pr_auc_lift": report.pr_auc_lift,
+    }
 
 
 @shared_task(name="monitoring.tasks.check_fetch", **_CHECK_TASK)

@@ -160,5 +160,9 @@ def _outcome_text(outcome: Any) -> str:
     if status == "skipped":
         return f"skipped: {outcome.get('reason', 'no reason given')}"
     day = outcome.get("as_of") or outcome.get("date")
-    f1 = outcome.get("f1")
-    return f"result {status}" + (f" as of {day}" if day else "") + (f", realised F1 {f1:.3f}" if f1 is not None else "")
+    parts = [f"result {status}" + (f" as of {day}" if day else "")]
+    if outcome.get("pr_auc_lift") is not None:
+        parts.append(f"PR-AUC lift over 'hit today' {outcome['pr_auc_lift']:+.3f}")
+    if outcome.get("f1") is not None:
+        parts.append(f"realised F1 {outcome['f1']:.3f}")
+    return ", ".join(parts)

@@ -54,7 +54,14 @@ def test_degradation_task_runs_as_of_the_session_it_is_given_whatever_the_clock_
     window = seed_window(two_versions[1], tp=50, fp=50, fn=50)
     result = tasks.check_degradation.apply(kwargs={"day": window.sessions[-1].isoformat()}).get()
     report = PerformanceReport.objects.get()
-    assert result == {"status": "none", "report_id": report.pk, "as_of": str(window.sessions[-1]), "f1": 0.5}
+    assert report.pr_auc_lift is not None
+    assert result == {
+        "status": "none",
+        "report_id": report.pk,
+        "as_of": str(window.sessions[-1]),
+        "f1": 0.5,
+        "pr_auc_lift": report.pr_auc_lift,
+    }
 
 
 def test_a_check_that_cannot_run_fails_the_task_and_raises_one_alert(

@@ -87,7 +87,10 @@ def test_degradation_button_says_it_ran_and_what_it_found_when_tasks_run_inline(
     report = PerformanceReport.objects.get()
     assert "The degradation check ran just now (no task queue here)" in page
     assert f"as of {report.as_of}" in page
-    assert "realised F1 0.500" in page
+    assert report.f1 is not None
+    assert report.pr_auc_lift is not None
+    assert f"PR-AUC lift over &#x27;hit today&#x27; {report.pr_auc_lift:+.3f}" in page
+    assert f"realised F1 {report.f1:.3f}" in page
     assert "queued" not in page
 
 
