@@ -1,6 +1,6 @@
 """Request middleware: a trace id per request (X-Request-ID in and out), request timing, a request
-size limit answered before the body is read, and django-prometheus's after-middleware made cheaper
-per request."""
+size limit answered before the body is read, django-prometheus's after-middleware made cheaper
+per request, and page-only variants of middleware the JSON API has no use for."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from csp.middleware import CSPMiddleware
 from django.conf import settings
+from django.contrib.messages.middleware import MessageMiddleware
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django_prometheus import middleware as django_prometheus_middleware
 
@@ -78,3 +80,27 @@ class PrometheusAfterMiddleware(django_prometheus_middleware.PrometheusAfterMidd
         if child is None:
             child = self._children[key] = metric.labels(**labels)
         return child
+
+
+# The JSON API: token-authenticated, no pages, no forms, no flash messages, no login form.
+API_PREFIX = "/api/v1/"
+
+
+class _PagesOnly:
+    """Runs the middleware for pages (admin, staff, API docs) and steps aside for ``API_PREFIX``: a
+    JSON answer needs no Content-Security-Policy and no flash messages, and each
+    cost the hot path time on every request (issue 14). Subclasses keep the class they wrap, so
+    Django's checks (admin.E409 wants MessageMiddleware) still find it."""
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(API_PREFIX):
+            return self.get_response(request)  # type: ignore[attr-defined, no-any-return]
+        return super().__call__(request)  # type: ignore[misc, no-any-return]
+
+
+class PagesMessageMiddleware(_PagesOnly, MessageMiddleware):
+    pass
+
+
+class PagesCSPMiddleware(_PagesOnly, CSPMiddleware):
+    pass

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import random
 import re
-import uuid
 from collections.abc import Callable
 from contextvars import ContextVar, Token
 from typing import Any
@@ -20,7 +20,9 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
 def new_trace_id() -> str:
-    return uuid.uuid4().hex
+    """32 hex digits. A trace id needs to be unique, not secret: ``random`` (reseeded in every forked
+    child) instead of ``uuid4``'s ``os.urandom``, which cost ~0.15 ms per request under load (issue 14)."""
+    return f"{random.getrandbits(128):032x}"
 
 
 def clean_trace_id(candidate: str | None) -> str:

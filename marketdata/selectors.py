@@ -107,9 +107,15 @@ def instruments_with_bar_on(*, date: dt.date) -> list[int]:
     )
 
 
-def instruments_by_symbol(*, symbols: Iterable[str]) -> list[tuple[int, str, str, str]]:
-    """``(id, symbol, exchange, series)`` of every instrument listed under one of ``symbols``."""
-    return list(Instrument.objects.filter(symbol__in=set(symbols)).values_list("id", "symbol", "exchange", "series"))
+def instruments_by_symbol(*, symbols: Iterable[str] | None) -> list[tuple[int, str, str, str]]:
+    """``(id, symbol, exchange, series)`` of every instrument listed under one of ``symbols`` (all: None)."""
+    qs = Instrument.objects.all() if symbols is None else Instrument.objects.filter(symbol__in=set(symbols))
+    return list(qs.values_list("id", "symbol", "exchange", "series"))
+
+
+def instruments_traded_on(*, date: dt.date) -> list[int]:
+    """Every instrument with a bar on ``date``, active or not (one index range of ``dailybar_date``)."""
+    return list(DailyBar.objects.filter(date=date).values_list("instrument_id", flat=True))
 
 
 def trading_date_range() -> tuple[dt.date | None, dt.date | None]:

@@ -168,6 +168,11 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
         "reference_summary",
     )
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ModelVersion]:
+        # The list shows metrics, never the drift reference (hundreds of KB per version); the change
+        # page's summary loads it on access.
+        return super().get_queryset(request).defer(*selectors.HEAVY_FIELDS)
+
     # --- columns -------------------------------------------------------------------------------
     @admin.display(description="Version", ordering="version")
     def version_label(self, obj: ModelVersion) -> str:
@@ -403,6 +408,10 @@ class PromotionEventAdmin(admin.ModelAdmin[PromotionEvent]):
     list_filter = ("name", "action", "actor")
     search_fields = ("reason", "actor")
     date_hierarchy = "created_at"
+    list_select_related = ("model_version",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PromotionEvent]:
+        return super().get_queryset(request).defer(*selectors.model_version_heavy_fields())
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -16,6 +16,14 @@ from modelregistry.models import ModelVersion
 HEAVY_FIELDS: tuple[str, ...] = ("reference", "training_config")
 
 
+def model_version_heavy_fields(*, via: str = "model_version", metrics: bool = True) -> tuple[str, ...]:
+    """``defer()`` paths of a related ModelVersion's large JSON, for querysets that select_related it
+    through ``via``: every list of predictions, runs and reports (a 500-row page pulled the 447 KB drift
+    reference once per row, issue 14). ``metrics=False`` keeps the metrics a list shows."""
+    fields = (*HEAVY_FIELDS, "metrics") if metrics else HEAVY_FIELDS
+    return tuple(f"{via}__{name}" for name in fields)
+
+
 def model_version_get(*, pk: int) -> ModelVersion | None:
     return ModelVersion.objects.filter(pk=pk).first()
 

@@ -16,7 +16,7 @@ from features.reference import FeatureReference
 from features.spec import FEATURE_NAMES
 from modelregistry.choices import DEFAULT_MODEL_NAME, PromotionAction, VersionStatus
 from modelregistry.models import ModelVersion, PromotionEvent
-from modelregistry.selectors import model_version_production
+from modelregistry.selectors import model_version_heavy_fields, model_version_production
 from monitoring import metrics
 from monitoring.choices import AlertKind
 from monitoring.models import Alert, DriftReport, PerformanceReport
@@ -137,13 +137,13 @@ def reached_by_rollback(*, version: ModelVersion) -> bool:
 
 
 def drift_reports(*, version: ModelVersion | None = None) -> QuerySet[DriftReport]:
-    qs = DriftReport.objects.select_related("model_version")
+    qs = DriftReport.objects.select_related("model_version").defer(*model_version_heavy_fields())
     return qs.filter(model_version=version) if version is not None else qs
 
 
 def performance_trend(*, version: ModelVersion | None = None, limit: int = 60) -> list[PerformanceReport]:
     """The latest ``limit`` performance reports, oldest first (one per version and day)."""
-    qs = PerformanceReport.objects.select_related("model_version")
+    qs = PerformanceReport.objects.select_related("model_version").defer(*model_version_heavy_fields())
     if version is not None:
         qs = qs.filter(model_version=version)
     return list(reversed(qs.order_by("-as_of", "-created_at")[:limit]))
@@ -162,7 +162,12 @@ def alerts_open_by_kind() -> dict[str, int]:
 
 
 def batch_run_latest() -> BatchRun | None:
-    return BatchRun.objects.select_related("model_version").order_by("-started_at").first()
+    return (
+        BatchRun.objects.select_related("model_version")
+        .defer(*model_version_heavy_fields())
+        .order_by("-started_at")
+        .first()
+    )
 
 
 def batch_last_success() -> BatchRun | None:
@@ -187,7 +192,8 @@ def _version_quality(*, since: dt.date, latest: dt.date) -> _VersionQuality:
     reference: dict[str, float] = {}
     action: dict[str, DegradationAction] = {}
     # Newest first, so the first report seen per version is its latest.
-    for report in PerformanceReport.objects.select_related("model_version").filter(as_of__gte=since):
+    reports = PerformanceReport.objects.select_related("model_version").defer(*model_version_heavy_fields())
+    for report in reports.filter(as_of__gte=since):
         label = report.model_version.label
         if report.f1 is not None:
             realised.setdefault(label, report.f1)

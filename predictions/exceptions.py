@@ -30,3 +30,10 @@ class ModelUnavailableError(PredictionError):
 
 class InvalidFeaturesError(PredictionError):
     code = "invalid_features"
+
+
+class ComputeBudgetExceededError(PredictionError):
+    """A request whose features would be computed from more stored bars than one request may read."""
+
+    code = "compute_budget_exceeded"
+    http_status = 413

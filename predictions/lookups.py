@@ -8,7 +8,9 @@ once a day, at ingestion; each cached answer saves a query per request. The read
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -31,9 +33,10 @@ class InstrumentRef:
 
 
 _lock = threading.Lock()
-_instruments: TTLCache[tuple[str, str], InstrumentRef] = TTLCache(maxsize=50_000, ttl=LOOKUP_TTL)
-_latest: TTLCache[int, dt.date] = TTLCache(maxsize=50_000, ttl=LOOKUP_TTL)
+_instruments: TTLCache[tuple[str, str], InstrumentRef] = TTLCache(maxsize=200_000, ttl=LOOKUP_TTL)
+_latest: TTLCache[int, dt.date] = TTLCache(maxsize=200_000, ttl=LOOKUP_TTL)
 _market_dates: TTLCache[tuple[dt.date, int], tuple[dt.date, ...]] = TTLCache(maxsize=64, ttl=LOOKUP_TTL)
+_loaded_at: dict[str, float] = {}  # when each whole-market load last ran (time.monotonic())
 
 
 def lookups_clear() -> None:
@@ -41,14 +44,43 @@ def lookups_clear() -> None:
         _instruments.clear()
         _latest.clear()
         _market_dates.clear()
+        _loaded_at.clear()
 
 
 def normalise_symbol(symbol: str) -> str:
     return symbol.strip().upper()
 
 
+def _refs_by_key(rows: Iterable[tuple[int, str, str, str]]) -> dict[tuple[str, str], InstrumentRef]:
+    by_symbol: dict[str, list[InstrumentRef]] = {}
+    for pk, symbol, exchange, series in rows:
+        by_symbol.setdefault(symbol, []).append(InstrumentRef(pk, symbol, exchange, series))
+    refs: dict[tuple[str, str], InstrumentRef] = {}
+    for symbol, listed in by_symbol.items():
+        listed.sort(key=lambda r: _EXCHANGE_PREFERENCE.get(r.exchange, 9))
+        refs[(symbol, "")] = listed[0]
+        for ref in listed:
+            refs[(symbol, ref.exchange)] = ref
+    return refs
+
+
+def _stale(what: str) -> bool:
+    with _lock:
+        return time.monotonic() - _loaded_at.get(what, -math.inf) >= LOOKUP_TTL
+
+
+def _mark_loaded(what: str) -> None:
+    with _lock:
+        _loaded_at[what] = time.monotonic()
+
+
 def instruments_resolve(*, requests: Sequence[tuple[str, str | None]]) -> list[InstrumentRef | None]:
-    """Instrument for each ``(symbol, exchange or None)``; None where no such instrument exists."""
+    """Instrument for each ``(symbol, exchange or None)``; None where no such instrument exists.
+
+    The first miss in a process (and the first after ``LOOKUP_TTL``) loads EVERY instrument in one
+    query (~11,000 rows): with requests spread over the whole market (a Zipf mix), per-symbol misses
+    cost a query on most requests of a fresh worker. A symbol still missing is asked for on its own
+    (one listed since the load)."""
     wanted = [(normalise_symbol(s), e or "") for s, e in requests]
     found: dict[tuple[str, str], InstrumentRef] = {}
     with _lock:
@@ -56,17 +88,15 @@ def instruments_resolve(*, requests: Sequence[tuple[str, str | None]]) -> list[I
             hit = _instruments.get(key)
             if hit is not None:
                 found[key] = hit
+    if len(found) < len(set(wanted)) and _stale("instruments"):
+        every = _refs_by_key(market.instruments_by_symbol(symbols=None))
+        with _lock:
+            _instruments.update(every)
+        _mark_loaded("instruments")
+        found.update({key: every[key] for key in wanted if key in every})
     missing = {s for (s, e) in wanted if (s, e) not in found}
     if missing:
-        by_symbol: dict[str, list[InstrumentRef]] = {}
-        for pk, symbol, exchange, series in market.instruments_by_symbol(symbols=missing):
-            by_symbol.setdefault(symbol, []).append(InstrumentRef(pk, symbol, exchange, series))
-        fresh: dict[tuple[str, str], InstrumentRef] = {}
-        for symbol, refs in by_symbol.items():
-            refs.sort(key=lambda r: _EXCHANGE_PREFERENCE.get(r.exchange, 9))
-            fresh[(symbol, "")] = refs[0]
-            for ref in refs:
-                fresh[(symbol, ref.exchange)] = ref
+        fresh = _refs_by_key(market.instruments_by_symbol(symbols=missing))
         with _lock:
             _instruments.update(fresh)
         found.update(fresh)
@@ -74,7 +104,10 @@ def instruments_resolve(*, requests: Sequence[tuple[str, str | None]]) -> list[I
 
 
 def latest_bar_dates(*, instrument_ids: Iterable[int]) -> dict[int, dt.date]:
-    """Each instrument's latest bar date (instruments without bars are absent)."""
+    """Each instrument's latest bar date (instruments without bars are absent).
+
+    The first miss in a process (and the first after ``LOOKUP_TTL``) marks every instrument that
+    traded on the market's latest date at once (one indexed query); the rest are asked for per call."""
     ids = set(instrument_ids)
     out: dict[int, dt.date] = {}
     with _lock:
@@ -82,6 +115,14 @@ def latest_bar_dates(*, instrument_ids: Iterable[int]) -> dict[int, dt.date]:
             hit = _latest.get(pk)
             if hit is not None:
                 out[pk] = hit
+    if len(out) < len(ids) and _stale("latest"):
+        last = market_dates(end=dt.date.max, count=1)
+        if last:
+            traded = dict.fromkeys(market.instruments_traded_on(date=last[-1]), last[-1])
+            with _lock:
+                _latest.update(traded)
+            out.update({pk: traded[pk] for pk in ids if pk in traded})
+        _mark_loaded("latest")
     missing = ids - set(out)
     if missing:
         fresh = market.latest_bar_dates(instrument_ids=missing)

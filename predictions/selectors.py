@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import Max, QuerySet
 
-from modelregistry.selectors import model_version_production_id
+from modelregistry.selectors import model_version_heavy_fields, model_version_production_id
 from predictions.models import BatchRun, FeatureSnapshot, Prediction
 
 
@@ -71,8 +71,10 @@ def predictions_ranked(
     ordering: str = "rank",
 ) -> QuerySet[Prediction]:
     """One day's predictions of one model version, filtered and ordered (rank 1 = most likely)."""
-    qs = Prediction.objects.filter(date=date, model_version_id=model_version_id).select_related(
-        "instrument", "model_version"
+    qs = (
+        Prediction.objects.filter(date=date, model_version_id=model_version_id)
+        .select_related("instrument", "model_version")
+        .defer(*model_version_heavy_fields())
     )
     if min_probability is not None:
         qs = qs.filter(probability__gte=min_probability)
@@ -108,4 +110,4 @@ def predictions_export_rows(*, date: dt.date, model_version_id: int) -> list[tup
 
 
 def batch_run_get(*, pk: int) -> BatchRun:
-    return BatchRun.objects.select_related("model_version").get(pk=pk)
+    return BatchRun.objects.select_related("model_version").defer(*model_version_heavy_fields()).get(pk=pk)

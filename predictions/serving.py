@@ -26,10 +26,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from django.db import DatabaseError
+from django.conf import settings
+from django.db import DatabaseError, connection
 
 from features import spec
-from features.vcp import features_on
+from features.vcp import features_on_dates
 from marketdata.panel import GRID_FIELDS, Panel
 from marketdata.selectors import bars_frame
 from modelregistry import artifacts
@@ -40,6 +41,7 @@ from predictions import lookups, selectors
 from predictions.cache import features_cache, features_key, prediction_key, predictions_cache
 from predictions.choices import SnapshotSource
 from predictions.exceptions import (
+    ComputeBudgetExceededError,
     InvalidFeaturesError,
     ModelUnavailableError,
     NoDataForDateError,
@@ -170,27 +172,89 @@ def _panel_on_dates(panel: Panel, dates: Sequence[dt.date]) -> Panel:
     return replace(panel, dates=target, **arrays)
 
 
+def _compute_dates(wanted: Sequence[tuple[InstrumentRef, dt.date]]) -> tuple[dt.date, ...]:
+    """The market's trading dates from ``LOOKBACK`` sessions before the earliest asked date to the latest."""
+    first = min(d for _, d in wanted)
+    last = max(d for _, d in wanted)
+    head = lookups.market_dates(end=first, count=spec.LOOKBACK + 1)
+    # Calendar days bound the sessions between the two dates; the index probes per date are cheap.
+    span = lookups.market_dates(end=last, count=spec.LOOKBACK + 1 + (last - first).days)
+    start = head[0] if head else (span[0] if span else last)
+    return tuple(d for d in span if d >= start)
+
+
+def _sessions_only(wanted: Sequence[tuple[InstrumentRef, dt.date]]) -> list[tuple[InstrumentRef, dt.date]]:
+    """The items whose date is a stored trading date: no other date can have a bar, and a date
+    outside the stored range must not stretch the span every other item is read over."""
+    sessions = {d for d in {day for _, day in wanted} if lookups.market_dates(end=d, count=1) == (d,)}
+    return [(ref, day) for ref, day in wanted if day in sessions]
+
+
+def compute_cost(wanted: Sequence[tuple[InstrumentRef, dt.date]]) -> int:
+    """Stored bars (instrument x session) that computing ``wanted`` from bars would read at most."""
+    valid = _sessions_only(wanted)
+    if not valid:
+        return 0
+    return len({ref.id for ref, _ in valid}) * len(_compute_dates(valid))
+
+
+def features_compute_many(
+    *, wanted: Sequence[tuple[InstrumentRef, dt.date]]
+) -> tuple[dict[tuple[int, dt.date], npt.NDArray[np.float32]], dict[tuple[int, dt.date], NoDataForDateError]]:
+    """(25,) features of each ``(instrument, date)`` from the stored bars, ``rs_rank63`` NaN: ONE read
+    of the bars of every instrument asked and ONE feature pass over every date asked.
+
+    Returns ``(rows, errors)`` keyed by ``(instrument_id, date)``; an instrument without a bar on the
+    date is a ``NoDataForDateError`` carrying its latest bar date.
+    """
+    unique = list(dict.fromkeys(wanted))
+    rows: dict[tuple[int, dt.date], npt.NDArray[np.float32]] = {}
+    valid = _sessions_only(unique)
+    dates = _compute_dates(valid) if valid else ()
+    ids = sorted({ref.id for ref, _ in valid})
+    frame = None
+    if dates:
+        # bars_frame streams through the driver's COPY, outside Django's error wrapping: a statement
+        # timeout must still reach the API as Django's OperationalError (a 503), not a 500.
+        with connection.wrap_database_errors:
+            frame = bars_frame(instrument_ids=ids, start=dates[0], end=dates[-1], active_only=False)
+    if frame is not None and not frame.empty:
+        panel = _panel_on_dates(
+            Panel.from_long(frame, key="instrument_id", instrument_ids=frame["instrument_id"]), dates
+        )
+        column = {int(pk): n for n, pk in enumerate(panel.instrument_ids)}
+        position = {d: n for n, d in enumerate(dates)}
+        asked = sorted({d for _, d in valid if d in position})
+        cube = features_on_dates(panel, [np.datetime64(d, "D") for d in asked])  # (D, N, F)
+        layer = {d: n for n, d in enumerate(asked)}
+        for ref, day in valid:
+            col = column.get(ref.id)
+            if col is None or day not in layer or math.isnan(panel.close[position[day], col]):
+                continue  # no bar on that day: reported below
+            row = cube[layer[day], col].copy()
+            row[RS_RANK] = np.nan
+            rows[(ref.id, day)] = row
+    missing = [(ref, day) for ref, day in unique if (ref.id, day) not in rows]
+    latest = lookups.latest_bar_dates(instrument_ids={ref.id for ref, _ in missing}) if missing else {}
+    errors: dict[tuple[int, dt.date], NoDataForDateError] = {}
+    for ref, day in missing:
+        last = latest.get(ref.id)
+        errors[(ref.id, day)] = NoDataForDateError(
+            f"{ref.symbol} has no bar on {day.isoformat()}.",
+            details={"latest_available_date": last.isoformat() if last else None},
+        )
+    return rows, errors
+
+
 def features_compute(*, instrument: InstrumentRef, date: dt.date) -> npt.NDArray[np.float32]:
     """(25,) features of one instrument on ``date`` from its stored bars; ``rs_rank63`` is NaN.
 
     Raises ``NoDataForDateError`` (with the instrument's latest bar date) when it has no bar on ``date``.
     """
-    dates = lookups.market_dates(end=date, count=spec.LOOKBACK + 1)
-    frame = (
-        bars_frame(instrument_ids=[instrument.id], start=dates[0], end=date, active_only=False)
-        if dates and dates[-1] == date
-        else None
-    )
-    if frame is None or frame.empty or frame["date"].iloc[-1].date() != date:
-        latest = lookups.latest_bar_dates(instrument_ids=[instrument.id]).get(instrument.id)
-        raise NoDataForDateError(
-            f"{instrument.symbol} has no bar on {date.isoformat()}.",
-            details={"latest_available_date": latest.isoformat() if latest else None},
-        )
-    panel = Panel.from_long(frame, key="instrument_id", instrument_ids=frame["instrument_id"])
-    row = features_on(_panel_on_dates(panel, dates), np.datetime64(date, "D"))[0].copy()
-    row[RS_RANK] = np.nan
-    return row
+    rows, errors = features_compute_many(wanted=[(instrument, date)])
+    if errors:
+        raise errors[(instrument.id, date)]
+    return rows[(instrument.id, date)]
 
 
 def _snapshot_values(row: npt.NDArray[np.float32]) -> list[float | None]:
@@ -225,8 +289,12 @@ class _Pending:
     source: str = "snapshot"
 
 
-def _features_for(pending: list[_Pending], errors: dict[int, PredictionError]) -> None:
-    """Fill ``row`` of each pending item from the caches, the snapshots or the bars."""
+def _features_for(pending: list[_Pending], errors: dict[int, PredictionError], *, compute_budget: int) -> None:
+    """Fill ``row`` of each pending item from the caches, the snapshots or, for all the rest at once,
+    the bars; ``pending`` holds each (instrument, date) once.
+
+    Raises ``ComputeBudgetExceededError`` before reading any bar when the items left to compute would
+    read more than ``compute_budget`` stored bars."""
     fkeys = {
         p.index: features_key(feature_set_hash=spec.FEATURE_SET_HASH, instrument_id=p.instrument.id, date=p.date)
         for p in pending
@@ -240,21 +308,35 @@ def _features_for(pending: list[_Pending], errors: dict[int, PredictionError]) -
     stored = selectors.feature_snapshots_get(
         pairs=[(p.instrument.id, p.date) for p in need], feature_set_hash=spec.FEATURE_SET_HASH
     )
-    computed: dict[tuple[int, dt.date], npt.NDArray[np.float32]] = {}
     fresh: dict[str, bytes] = {}
+    compute: list[_Pending] = []
     for p in need:
         values = stored.get((p.instrument.id, p.date))
-        if values is not None:
-            p.row = _from_json(values)
-        else:
-            try:
-                p.row = features_compute(instrument=p.instrument, date=p.date)
-            except PredictionError as exc:
-                errors[p.index] = exc
-                continue
-            p.source = "computed"
-            computed[(p.instrument.id, p.date)] = p.row
+        if values is None:
+            compute.append(p)
+            continue
+        p.row = _from_json(values)
         fresh[fkeys[p.index]] = p.row.tobytes()
+    computed: dict[tuple[int, dt.date], npt.NDArray[np.float32]] = {}
+    if compute:
+        wanted = [(p.instrument, p.date) for p in compute]
+        cost = compute_cost(wanted)
+        if cost > compute_budget:
+            raise ComputeBudgetExceededError(
+                f"Computing the features of {len(compute)} items without stored snapshots would read {cost:,} "
+                f"stored bars; one request may read {compute_budget:,}. Split the request into smaller ones, "
+                "or ask for dates the nightly batch has scored.",
+                details={"items_to_compute": len(compute), "bars_to_read": cost, "max_bars": compute_budget},
+            )
+        computed, failed = features_compute_many(wanted=wanted)
+        for p in compute:
+            pair = (p.instrument.id, p.date)
+            if pair in failed:
+                errors[p.index] = failed[pair]
+                continue
+            p.row = computed[pair]
+            p.source = "computed"
+            fresh[fkeys[p.index]] = p.row.tobytes()
     features_cache.set_many(fresh)
     if computed:
         _store_on_demand(computed)
@@ -331,7 +413,10 @@ def predictions_serve(
 ) -> list[ServedPrediction | PredictionError]:
     """One result per item, in order: a served prediction or the error that stopped that item.
 
-    Raises ``ModelUnavailableError`` for the whole call when no production model can serve.
+    Items asking for the same instrument and date are looked up, computed and scored once. Raises
+    ``ModelUnavailableError`` for the whole call when no production model can serve, and
+    ``ComputeBudgetExceededError`` when the items without stored features would read more bars
+    than ``VCP_BATCH_COMPUTE_MAX_BARS``.
     """
     model = production_model()
     results: list[ServedPrediction | None] = [None] * len(items)
@@ -344,7 +429,8 @@ def predictions_serve(
     undated = {ref.id for item, ref in zip(items, refs, strict=True) if ref is not None and item.date is None}
     latest = lookups.latest_bar_dates(instrument_ids=undated) if undated else {}
 
-    pending: list[_Pending] = []
+    pending: dict[str, _Pending] = {}  # one per distinct prediction key: duplicates share the work
+    copies: dict[str, list[int]] = {}
     for i, (item, ref) in enumerate(zip(items, refs, strict=True)):
         if ref is None:
             continue
@@ -359,17 +445,23 @@ def predictions_serve(
             date=date,
             explain=explain,
         )
-        pending.append(_Pending(index=i, instrument=ref, date=date, key=key))
+        if key in pending:
+            copies[key].append(i)
+        else:
+            pending[key] = _Pending(index=i, instrument=ref, date=date, key=key)
+            copies[key] = [i]
 
-    hits = predictions_cache.get_many(p.key for p in pending)
+    hits = predictions_cache.get_many(pending)
     misses = []
-    for p in pending:
+    for p in pending.values():
         if p.key in hits:
-            results[p.index] = _served(model, p.instrument, p.date, hits[p.key], "cache")
+            served = _served(model, p.instrument, p.date, hits[p.key], "cache")
+            for i in copies[p.key]:
+                results[i] = served
         else:
             misses.append(p)
 
-    _features_for(misses, errors)
+    _features_for(misses, errors, compute_budget=settings.VCP_BATCH_COMPUTE_MAX_BARS)
     ready = [p for p in misses if p.row is not None and p.index not in errors]
     if ready:
         scores = model.onnx.score(np.stack([p.row for p in ready if p.row is not None]))
@@ -380,8 +472,14 @@ def predictions_serve(
                 scores, n, threshold=model.threshold, explanation=_explain(model, p.row) if explain else None
             )
             fresh[p.key] = value
-            results[p.index] = _served(model, p.instrument, p.date, value, p.source)
+            served = _served(model, p.instrument, p.date, value, p.source)
+            for i in copies[p.key]:
+                results[i] = served
         predictions_cache.set_many(fresh)
+    for p in misses:
+        if p.index in errors:
+            for i in copies[p.key]:
+                errors[i] = errors[p.index]
 
     out: list[ServedPrediction | PredictionError] = []
     for i, result in enumerate(results):

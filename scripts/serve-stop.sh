@@ -23,6 +23,7 @@ stop() {  # pid file, signal
 stop "$STATE/nginx.pid" QUIT      # graceful: finish the requests in flight
 stop "$STATE/gunicorn-1.pid" TERM # graceful: workers finish their request (graceful_timeout 30 s)
 stop "$STATE/gunicorn-2.pid" TERM
+stop "$STATE/gunicorn-batch.pid" TERM
 stop "$STATE/beat.pid" TERM
 stop "$STATE/worker.pid" TERM     # warm shutdown: running tasks finish
 exit 0

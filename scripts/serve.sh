@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make serve`: the production topology on this machine, without Docker, all on loopback:
 #   PostgreSQL + Redis (scripts/services.sh), 2 gunicorn instances (2 sync workers each) behind
-#   Debian's nginx, a Celery worker and Celery beat. Pid files and logs in var/serve/.
+#   Debian's nginx, a third one for /batch_predict alone (1 worker at a lower CPU priority, so a
+#   1,000-item batch never holds a /predict worker nor its share of the cores: docs/performance.md),
+#   a Celery worker and Celery beat. Pid files and logs in var/serve/.
 # `make serve-stop` (scripts/serve-stop.sh) stops exactly the processes named by those pid files.
 #
 # Without Redis (SERVE_REDIS=0): REDIS_URL is unset, the cache is per process, Celery runs tasks
@@ -16,6 +18,9 @@ PY="$ROOT/.venv/bin/python"
 STATE="${SERVE_DIR:-$ROOT/var/serve}"
 HTTP_PORT="${SERVE_HTTP_PORT:-8080}"
 WEB_PORTS=("${SERVE_WEB_PORT_1:-8101}" "${SERVE_WEB_PORT_2:-8102}")
+BATCH_PORT="${SERVE_BATCH_PORT:-8103}"
+BATCH_WORKERS="${SERVE_BATCH_WORKERS:-1}"
+BATCH_NICE="${SERVE_BATCH_NICE:-10}"
 SERVE_REDIS="${SERVE_REDIS:-1}"
 SERVE_DEMO="${SERVE_DEMO:-1}"
 
@@ -57,6 +62,7 @@ else
 fi
 # The environment every process of this topology gets (bench/promotion_propagation.py reads it too).
 export SERVE_HTTP_PORT="$HTTP_PORT" SERVE_WEB_PORT_1="${WEB_PORTS[0]}" SERVE_WEB_PORT_2="${WEB_PORTS[1]}"
+export SERVE_BATCH_PORT="$BATCH_PORT"
 env | grep -E '^(DJANGO_SETTINGS_MODULE|DEBUG|SECRET_KEY|DATABASE_URL|ALLOWED_HOSTS|VCP_[A-Z_0-9]+|SESSION_COOKIE_SECURE|CSRF_[A-Z_]+|REDIS_URL|CELERY_[A-Z_]+|PYTHONPATH|SERVE_[A-Z_0-9]+)=' \
   | sed 's/^/export /; s/=\(.*\)$/="\1"/' >"$STATE/env.sh"
 chmod 600 "$STATE/env.sh"
@@ -105,6 +111,14 @@ for i in 0 1; do
     "$ROOT/.venv/bin/gunicorn" -c deploy/gunicorn.conf.py --daemon --pid "$STATE/gunicorn-$n.pid" \
     --error-logfile "$STATE/gunicorn-$n.log" vcp_platform.wsgi:application
 done
+log "gunicorn batch on 127.0.0.1:$BATCH_PORT ($BATCH_WORKERS worker, nice $BATCH_NICE): /batch_predict only"
+# A 1,000-item batch computed from the bars reads ~311,000 rows: the batch pool's database limits are
+# 10 s (statement) and 12 s (deadline) instead of the /predict pools' 2 s and 2.5 s.
+GUNICORN_BIND="127.0.0.1:$BATCH_PORT" GUNICORN_WORKERS="$BATCH_WORKERS" GUNICORN_ACCESSLOG="$STATE/gunicorn-batch.access.log" \
+  VCP_WEB_METRICS_PORT=9131 DB_STATEMENT_TIMEOUT_MS="${SERVE_BATCH_STATEMENT_TIMEOUT_MS:-10000}" \
+  VCP_DB_QUERY_DEADLINE_SECONDS="${SERVE_BATCH_QUERY_DEADLINE_SECONDS:-12}" \
+  nice -n "$BATCH_NICE" "$ROOT/.venv/bin/gunicorn" -c deploy/gunicorn.conf.py --daemon --pid "$STATE/gunicorn-batch.pid" \
+  --error-logfile "$STATE/gunicorn-batch.log" vcp_platform.wsgi:application
 
 if [ "$SERVE_REDIS" = 1 ]; then
   log "Celery worker and beat"
@@ -129,7 +143,8 @@ proxy_read_timeout 60s;
 HEADERS
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 sed -e "s|@STATE@|$STATE|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" -e "s|@WEB1@|${WEB_PORTS[0]}|g" \
-  -e "s|@WEB2@|${WEB_PORTS[1]}|g" -e "s|@STATIC@|$VCP_DATA_DIR/static|g" -e "s|@USER@|$(id -un)|g" \
+  -e "s|@WEB2@|${WEB_PORTS[1]}|g" -e "s|@WEBBATCH@|$BATCH_PORT|g" -e "s|@STATIC@|$VCP_DATA_DIR/static|g" \
+  -e "s|@USER@|$(id -un)|g" \
   deploy/nginx/serve.conf >"$STATE/nginx.conf"
 "$NGINX" -t -q -p "$STATE/nginx-tmp" -c "$STATE/nginx.conf"
 "$NGINX" -p "$STATE/nginx-tmp" -c "$STATE/nginx.conf"

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from common import sharedcache
 from common.api.authentication import forget_all_tokens
+from common.api.throttling import throttle_state_clear
 from modelregistry.loader import loader, registry_changed
 from modelregistry.models import ModelVersion
 from modelregistry.services import model_version_promote
@@ -85,6 +86,7 @@ def reset_serving_state() -> None:
     caches_clear_local()
     lookups_clear()
     forget_all_tokens()
+    throttle_state_clear()
 
 
 @pytest.fixture

@@ -83,9 +83,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Pages only: the JSON API (/api/v1/) needs no flash messages and no CSP (common.middleware).
+    "common.middleware.PagesMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "common.middleware.PagesCSPMiddleware",
     "axes.middleware.AxesMiddleware",  # after AuthenticationMiddleware: answers locked-out logins
     "common.middleware.PrometheusAfterMiddleware",  # django-prometheus's, labelled children cached
 ]
@@ -258,6 +259,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- Platform knobs -----------------------------------------------------------------------------
 VCP_BATCH_PREDICT_LIMIT = env_int("VCP_BATCH_PREDICT_LIMIT", 1000, minimum=1)
+# The most stored bars (instrument x session) one /predict or /batch_predict may read to compute features
+# the nightly batch has not stored: 1,000 instruments on one date read ~311,000 (docs/performance.md).
+VCP_BATCH_COMPUTE_MAX_BARS = env_int("VCP_BATCH_COMPUTE_MAX_BARS", 400_000, minimum=1)
 VCP_SCORE_CHUNK_SIZE = env_int("VCP_SCORE_CHUNK_SIZE", 2000, minimum=1)
 VCP_PROMOTION_MIN_PR_AUC = env_float("VCP_PROMOTION_MIN_PR_AUC", 0.0)
 VCP_PROMOTION_MIN_F1 = env_float("VCP_PROMOTION_MIN_F1", 0.0)

@@ -130,3 +130,17 @@ NOT_READY = error_response(
         ),
     ),
 )
+TOO_EXPENSIVE = error_response(
+    "The items without stored features would read more stored bars than one request may "
+    "(VCP_BATCH_COMPUTE_MAX_BARS); split the request, or ask for dates the nightly batch has scored.",
+    (
+        "Compute budget exceeded",
+        error_example(
+            "compute_budget_exceeded",
+            "Computing the features of 1500 items without stored snapshots would read 466,500 stored bars; one "
+            "request may read 400,000. Split the request into smaller ones, or ask for dates the nightly batch "
+            "has scored.",
+            {"items_to_compute": 1500, "bars_to_read": 466500, "max_bars": 400000},
+        ),
+    ),
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
@@ -24,6 +25,7 @@ from common.api.schema import AUTH_ERRORS
 from common.metrics import observe_prediction
 from predictions import selectors, serving
 from predictions.api import schema
+from predictions.api.fastpath import batch_items_fast, predict_request_fast
 from predictions.api.serializers import (
     BatchPredictRequestSerializer,
     BatchPredictResponseSerializer,
@@ -74,6 +76,7 @@ class PredictView(APIView):
             200: PredictionResponseSerializer,
             400: api_schema.BAD_REQUEST,
             404: schema.NOT_FOUND_SYMBOL,
+            413: schema.TOO_EXPENSIVE,
             503: schema.UNAVAILABLE,
             **AUTH_ERRORS,
         },
@@ -83,17 +86,24 @@ class PredictView(APIView):
         started = time.perf_counter()
         served = None
         try:
-            serializer = PredictRequestSerializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            data = serializer.validated_data
-            served = serving.prediction_serve(
-                symbol=data["symbol"],
-                exchange=data.get("exchange"),
-                date=data.get("date"),
-                explain=data["explain"],
-                features=data.get("features"),
-                actor=actor_of(request),
-            )
+            fast = predict_request_fast(request.data)
+            if fast is not None:  # the common, well-formed body: no serializer pass (fastpath.py)
+                item, explain = fast
+                served = serving.prediction_serve(
+                    symbol=item.symbol, exchange=item.exchange, date=item.date, explain=explain, actor=actor_of(request)
+                )
+            else:
+                serializer = PredictRequestSerializer(data=request.data)
+                serializer.is_valid(raise_exception=True)
+                data = serializer.validated_data
+                served = serving.prediction_serve(
+                    symbol=data["symbol"],
+                    exchange=data.get("exchange"),
+                    date=data.get("date"),
+                    explain=data["explain"],
+                    features=data.get("features"),
+                    actor=actor_of(request),
+                )
         finally:
             _observe("predict", time.perf_counter() - started, served)
         return Response(serving.served_as_dict(served))
@@ -108,12 +118,15 @@ class BatchPredictView(APIView):
         summary="Predict many stocks in one call",
         description=(
             "Up to `VCP_BATCH_PREDICT_LIMIT` items (default 1,000). Each item succeeds or fails on its own: "
-            "an unknown symbol or a date without a bar is reported in that item's `error`."
+            "an unknown symbol or a date without a bar is reported in that item's `error`. Repeated items are "
+            "scored once. Items without stored features are computed together from the bars, up to "
+            "`VCP_BATCH_COMPUTE_MAX_BARS` stored bars per request (413 `compute_budget_exceeded` beyond)."
         ),
         request=BatchPredictRequestSerializer,
         responses={
             200: BatchPredictResponseSerializer,
             400: api_schema.BAD_REQUEST,
+            413: schema.TOO_EXPENSIVE,
             503: schema.UNAVAILABLE,
             **AUTH_ERRORS,
         },
@@ -149,16 +162,20 @@ class BatchPredictView(APIView):
     )
     def post(self, request: Request) -> Response:
         started = time.perf_counter()
-        serializer = BatchPredictRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        items = [
-            PredictItem(symbol=it["symbol"], exchange=it.get("exchange"), date=it.get("date"))
-            for it in serializer.validated_data["items"]
-        ]
+        fast = batch_items_fast(request.data, limit=settings.VCP_BATCH_PREDICT_LIMIT)
+        if fast is not None:  # a well-formed body: 1,000 items through the serializer cost ~0.2 s
+            items = [PredictItem(symbol=it.symbol, exchange=it.exchange, date=it.date) for it in fast[0]]
+            explain = fast[1]
+        else:
+            serializer = BatchPredictRequestSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            items = [
+                PredictItem(symbol=it["symbol"], exchange=it.get("exchange"), date=it.get("date"))
+                for it in serializer.validated_data["items"]
+            ]
+            explain = serializer.validated_data["explain"]
         try:
-            outcomes = serving.predictions_serve(
-                items=items, explain=serializer.validated_data["explain"], actor=actor_of(request)
-            )
+            outcomes = serving.predictions_serve(items=items, explain=explain, actor=actor_of(request))
         except PredictionError:
             _observe("batch_predict", time.perf_counter() - started, None)
             raise
@@ -201,8 +218,15 @@ class BatchPredictView(APIView):
     )
 )
 class PredictionListView(ListAPIView):
-    serializer_class = RankedPredictionSerializer
+    serializer_class = RankedPredictionSerializer  # documents the rows; list() builds them from values()
     pagination_class = StrictPageNumberPagination
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Plain rows from one joined query: a ModelSerializer per row cost more than the query did
+        # for page_size=500 (issue 14: <= 50 ms).
+        page = self.paginate_queryset(self.get_queryset().values_list(*RANKED_COLUMNS))
+        assert page is not None  # pagination_class is set
+        return self.get_paginated_response([ranked_row(row) for row in page])
 
     def get_queryset(self) -> QuerySet[Prediction]:
         query = PredictionListQuerySerializer(data=self.request.query_params.dict())
@@ -229,6 +253,42 @@ class PredictionListView(ListAPIView):
                 else params["ordering"]
             ),
         )
+
+
+RANKED_COLUMNS = (
+    "rank",
+    "instrument__symbol",
+    "instrument__exchange",
+    "series",
+    "date",
+    "probability",
+    "will_hit",
+    "threshold",
+    "new_circuit_probability",
+    "will_hit_new",
+    "strict_probability",
+    "model_version__name",
+    "model_version__version",
+)
+
+
+def ranked_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    """One ``RANKED_COLUMNS`` row in the shape of ``RankedPredictionSerializer``."""
+    rank, symbol, exchange, series, date, probability, will_hit, threshold, fresh, will_hit_new, strict, name, ver = row
+    return {
+        "rank": rank,
+        "symbol": symbol,
+        "exchange": exchange,
+        "series": series,
+        "date": date.isoformat(),
+        "probability": probability,
+        "will_hit_upper_circuit": will_hit,
+        "threshold": threshold,
+        "new_circuit_probability": fresh,
+        "will_hit_new_circuit": will_hit_new,
+        "strict_probability": strict,
+        "model": {"name": name, "version": ver},
+    }
 
 
 class HealthView(APIView):

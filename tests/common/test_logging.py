@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,10 @@ def test_log_files_are_appended_by_every_process_and_reopened_after_logrotate(tm
     for name, filename in (("file", "vcp.log"), ("audit_file", "audit.log")):
         handler = handlers[name]
         # One rotating writer (logrotate), many appenders: tests/common/test_logging_rotation.py.
-        assert handler["class"] == "logging.handlers.WatchedFileHandler"
+        expected = (
+            "common.logging.QueuedWatchedFileHandler" if name == "audit_file" else "logging.handlers.WatchedFileHandler"
+        )
+        assert handler["class"] == expected
         assert handler["filename"] == str(tmp_path / filename)
         assert handler["formatter"] == "json"
         assert handler["filters"] == ["trace_id"]
@@ -106,3 +110,32 @@ def test_the_prediction_audit_log_has_its_own_file_and_is_never_silenced(tmp_pat
     audit = config["loggers"]["vcp.audit"]
     assert audit == {"handlers": ["audit_file"], "level": "INFO", "propagate": False}
     assert config["root"] == {"handlers": ["console", "file"], "level": "ERROR"}
+
+
+def test_the_audit_file_is_written_by_a_background_thread_with_the_callers_trace_id(tmp_path: Path) -> None:
+    from common.logging import QueuedWatchedFileHandler
+
+    handler = QueuedWatchedFileHandler(str(tmp_path / "audit.log"), encoding="utf-8", delay=True)
+    handler.setFormatter(JsonFormatter("%(message)s %(trace_id)s"))
+    handler.addFilter(TraceIdFilter())
+    logger = logging.getLogger("tests.audit.queued")
+    logger.propagate = False
+    logger.addHandler(handler)
+    token = set_trace_id("trace-queued")
+    try:
+        for n in range(50):
+            logger.warning("prediction served", extra={"event": "prediction", "symbol": f"S{n}"})
+    finally:
+        reset_trace_id(token)
+        logger.removeHandler(handler)
+    path = tmp_path / "audit.log"
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and (not path.exists() or path.read_text().count("\n") < 50):
+        time.sleep(0.02)  # the writer thread appends them on its own, within WRITE_INTERVAL
+    assert path.read_text().count("\n") == 50
+    handler.flush()
+    lines = [json.loads(line) for line in (tmp_path / "audit.log").read_text().splitlines()]
+    assert [r["symbol"] for r in lines] == [f"S{n}" for n in range(50)]
+    assert {r["trace_id"] for r in lines} == {"trace-queued"}
+    assert handler._pid == os.getpid()  # this process's writer thread was started
+    handler.close()
