@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -33,8 +35,19 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, BrowserContext, Page, Route, ViewportSize, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Response,
+    Route,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
@@ -108,12 +121,37 @@ def login(page: Page, base: str, password: str) -> None:
     expect(page.locator("h1")).to_have_text("Dashboard", timeout=30_000)
 
 
+# What each screenshot shows, written beside them as manifest.json: tests/test_walkthrough.py fails
+# when a screenshot is not the one recorded, or its page answered an error.
+MANIFEST: list[dict[str, Any]] = []
+_DOCUMENT_STATUS: dict[str, int] = {}
+
+
+def track_document_status(page: Page) -> None:
+    """Remember the HTTP status of the page's last top-level document (after redirects)."""
+
+    def on_response(response: Response) -> None:
+        if response.request.resource_type == "document" and response.frame == page.main_frame:
+            _DOCUMENT_STATUS["last"] = response.status
+
+    page.on("response", on_response)
+
+
 def shot(page: Page, out: Path, name: str, *, full_page: bool = False, locator: str | None = None) -> None:
     path = out / f"{name}.png"
     if locator:
         page.locator(locator).screenshot(path=str(path))
     else:
         page.screenshot(path=str(path), full_page=full_page)
+    MANIFEST.append(
+        {
+            "file": path.name,
+            "path": urlsplit(page.url).path,
+            "title": page.title(),
+            "status": _DOCUMENT_STATUS.get("last"),
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        }
+    )
     print(f"   {path.relative_to(ROOT)}", flush=True)
 
 
@@ -311,8 +349,10 @@ def main() -> int:
 
         context.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]|data:|blob:)"), refuse)
         page = context.new_page()
+        track_document_status(page)
         login(page, base, password)
         walk_pages(page, base, args.out)
+        (args.out / "manifest.json").write_text(json.dumps(sorted(MANIFEST, key=lambda m: m["file"]), indent=1) + "\n")
         context.close()
         if external:
             raise SystemExit(f"pages asked for {len(external)} off-host resources: {sorted(set(external))[:5]}")

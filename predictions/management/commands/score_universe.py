@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from common.choices import RunStatus
 from common.formatting import as_date, iso_date
 from common.tasks import session_skip_reason
+from marketdata.selectors import latest_bar_date, market_dates
 from marketdata.sessions import is_trading_session
 from modelregistry.artifacts import ArtifactIntegrityError
 from predictions import services, tasks
@@ -35,12 +37,34 @@ class Command(BaseCommand):
         parser.add_argument(
             "--timeout", type=float, default=1800.0, help="With --workers: seconds to wait for the run to finish."
         )
+        parser.add_argument(
+            "--backfill",
+            type=int,
+            default=0,
+            metavar="N",
+            help=(
+                "Also score the N stored sessions before the date, oldest first, each as its own run: the "
+                "degradation check then has labelled days to measure (a new deployment, the demo). Default 0."
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         chunk_size = options["chunk_size"]
         if chunk_size is not None and chunk_size < 1:
             raise CommandError("--chunk-size must be at least 1.")
+        if options["backfill"] < 0:
+            raise CommandError("--backfill must be 0 or a positive number of sessions.")
         day = as_date(options["date"], option="--date")
+        if options["backfill"]:
+            end = day or latest_bar_date()
+            if end is None:
+                raise CommandError("No bars stored: ingest bhavcopy files or run generate_market first.")
+            for earlier in market_dates(end=end, count=options["backfill"] + 1)[:-1]:
+                self._score(earlier, options)
+        self._score(day, options)
+
+    def _score(self, day: dt.date | None, options: dict[str, Any]) -> None:
+        chunk_size = options["chunk_size"]
         reason = session_skip_reason(day, is_session=is_trading_session) if day is not None else None
         if day is not None and reason is not None:
             run = services.batch_run_skip(day=day, reason=reason)
