@@ -48,7 +48,7 @@ demo-data: venv
 	$(DEMO_ENV) $(PY) manage.py train_model --algorithm xgboost --no-progress
 	$(DEMO_ENV) $(PY) manage.py train_model --algorithm lightgbm --no-progress
 	$(DEMO_ENV) $(PY) manage.py promote_model --best --reason "make demo: best test PR-AUC"
-	$(DEMO_ENV) $(PY) manage.py score_universe --backfill 15
+	$(DEMO_ENV) $(PY) manage.py score_universe --backfill 10
 	$(DEMO_ENV) $(PY) manage.py check_drift
 	$(DEMO_ENV) $(PY) manage.py check_degradation
 	$(DEMO_ENV) $(PY) manage.py demo_user

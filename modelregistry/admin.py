@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -21,7 +22,8 @@ from django.utils.html import format_html
 from common import tables
 from common.admin import rounded
 from common.formatting import ascii_int, fmt_number
-from modelregistry import selectors, services
+from marketdata.selectors import latest_bar_date
+from modelregistry import gate, selectors, services
 from modelregistry.evaluation import truths_rows
 from modelregistry.models import ModelVersion, PromotionEvent
 
@@ -79,6 +81,42 @@ def _side_by_side(version: ModelVersion, current: ModelVersion | None) -> dict[s
         if worse:
             warnings.append(f"{version.label} is also below {current.label} on: " + "; ".join(worse) + ".")
     return {"versions": versions, "metrics": rows, "warnings": warnings}
+
+
+SAME_DAYS_BOOTSTRAP = 200  # fewer resamples than the gate's 1,000: a page, not a decision
+SAME_DAYS_CACHE_SECONDS = 3600
+
+
+def _same_days(version: ModelVersion, current: ModelVersion | None) -> dict[str, Any] | None:
+    """``version`` and production scored on the same latest sessions neither has seen (the promotion
+    gate's comparison), with the deltas: the test metrics above come from each version's own test
+    period, these from the same days. Cached per pair and latest bar date; never raises."""
+    if current is None:
+        return None
+    key = f"vcp:admin:same-days:{version.pk}:{current.pk}:{latest_bar_date()}"
+    cached = cache.get(key)
+    if cached is not None:
+        return dict(cached)
+    try:
+        verdict = gate.challenger_verdict(version, current, n_boot=SAME_DAYS_BOOTSTRAP)
+    except Exception as exc:  # a page must render; say why the comparison is missing
+        return {"error": f"could not score both versions on the same days: {exc}"}
+    result: dict[str, Any] = {"sessions": verdict.sessions, "reason": verdict.reason, "rows": []}
+    if verdict.candidate_pr_auc is not None and verdict.production_pr_auc is not None:
+        result["window"] = f"{verdict.first_day} .. {verdict.last_day}, {verdict.rows:,} stock-days"
+        result["rows"] = [
+            {
+                "label": "PR-AUC",
+                "values": [fmt_number(verdict.candidate_pr_auc), fmt_number(verdict.production_pr_auc)],
+            },
+            {"label": "'Hit today' PR-AUC (same rows)", "values": [fmt_number(verdict.hit_today_pr_auc)] * 2},
+        ]
+        result["delta"] = (
+            f"{verdict.vs_production:+.3f} (95% day-block interval {verdict.vs_production_low:+.3f} .. "
+            f"{verdict.vs_production_high:+.3f})"
+        )
+    cache.set(key, result, SAME_DAYS_CACHE_SECONDS)
+    return result
 
 
 class ReasonForm(forms.Form):
@@ -308,6 +346,7 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
         summary: str,
         perform: Any,
         compare_with: ModelVersion | None = None,
+        same_days: bool = False,
     ) -> HttpResponse:
         if not request.user.has_perm(PROMOTE_PERMISSION):
             raise PermissionDenied("You need the permission to promote, roll back and archive model versions.")
@@ -328,6 +367,7 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
             "form": form,
             "opts": self.model._meta,
             **_side_by_side(version, compare_with),
+            "same_days": _same_days(version, compare_with) if same_days and request.method == "GET" else None,
         }
         return TemplateResponse(request, "admin/modelregistry/confirm_action.html", context)
 
@@ -344,6 +384,7 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
             summary=summary,
             perform=lambda reason: services.model_version_promote(version=version, actor=request.user, reason=reason),
             compare_with=current if current is not None and current.pk != version.pk else None,
+            same_days=True,
         )
 
     def rollback_view(self, request: HttpRequest, pk: int) -> HttpResponse:

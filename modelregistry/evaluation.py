@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.metrics import average_precision_score, confusion_matrix, roc_auc_score
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -97,6 +96,9 @@ def classification_metrics(
     """F1, precision, recall and the confusion matrix of ``decision``; PR-AUC (average precision),
     ROC-AUC and precision@k of ``score``; counts and base rate.
     """
+    # Imported here: sklearn costs ~0.65 s at import, and the admin imports this module at every start.
+    from sklearn.metrics import average_precision_score, confusion_matrix, roc_auc_score
+
     y = np.asarray(y_true, dtype=np.float64).astype(int)
     s = _ranking_score(score)
     d = np.asarray(decision, dtype=bool)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -74,3 +75,20 @@ def test_gate_refuses_a_model_of_another_feature_set(two_versions: tuple[ModelVe
     verdict = challenger_verdict(older, newer)
     assert not verdict.passed
     assert "another feature set" in verdict.reason
+
+
+def test_promote_confirmation_compares_both_versions_on_the_gates_same_days(
+    two_versions: tuple[ModelVersion, ModelVersion], admin_client: Any
+) -> None:
+    from django.urls import reverse
+
+    from modelregistry import services
+
+    older, newer = two_versions
+    services.model_version_promote(version=newer, actor=None, reason="production first")
+    verdict = challenger_verdict(older, newer, n_boot=200)
+    page = admin_client.get(reverse("admin:modelregistry_modelversion_promote", args=[older.pk])).content.decode()
+    assert 'id="same-days-compare"' in page
+    assert f"latest {verdict.sessions} sessions neither trained nor validated on" in page
+    assert f"<td>PR-AUC</td><td>{verdict.candidate_pr_auc:.3f}</td><td>{verdict.production_pr_auc:.3f}</td>" in page
+    assert f"{verdict.vs_production:+.3f} (95% day-block interval" in page
