@@ -21,19 +21,11 @@ import numpy as np
 from features import spec
 from modelregistry.training import Dataset
 
-_CIRCUIT_HISTORY = (
-    "lock_count20",
-    "lock_count60",
-    "days_since_lock",
-    "strict_count5",
-    "strict_count20",
-    "days_since_strict",
-)
 _VCP_FAMILIES = ("trend", "contraction", "volume")
 
 FEATURE_SETS: dict[str, tuple[str, ...]] = {
     "all": spec.FEATURE_NAMES,
-    "no_circuit_history": tuple(n for n in spec.FEATURE_NAMES if n not in _CIRCUIT_HISTORY),
+    "no_circuit_history": tuple(n for n in spec.FEATURE_NAMES if n not in spec.CIRCUIT_HISTORY),
     "vcp_only": tuple(f.name for f in spec.FEATURES if f.family in _VCP_FAMILIES),
 }
 DEFAULT_FEATURE_SET = "all"

@@ -84,6 +84,9 @@ FEATURES: tuple[FeatureSpec, ...] = (
 )
 
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+# The circuit-history features (locks and strict circuits counted back from today): what a model
+# "without circuit history" leaves out, and what monitoring's injected degradation blanks.
+CIRCUIT_HISTORY: tuple[str, ...] = tuple(f.name for f in FEATURES if f.family == "circuit")
 FEATURE_INDEX: dict[str, int] = {name: i for i, name in enumerate(FEATURE_NAMES)}
 N_FEATURES = len(FEATURE_NAMES)
 

@@ -36,14 +36,7 @@ from monitoring.drift import DriftResult
 from monitoring.lift import RollbackFacts, lift_check, rollback_decide, window_lift
 from monitoring.performance import DegradationAction
 
-CIRCUIT_HISTORY = (
-    "lock_count20",
-    "lock_count60",
-    "days_since_lock",
-    "strict_count5",
-    "strict_count20",
-    "days_since_strict",
-)
+CIRCUIT_HISTORY = spec.CIRCUIT_HISTORY
 
 
 @dataclass(frozen=True)
