@@ -10,34 +10,19 @@ SC_TYPE Q); debentures, bonds and gold bonds are skipped. Turnover (``TtlTrfVal`
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from marketdata.enums import ExchangeCode
 from marketdata.ingest.errors import IngestError
 from marketdata.ingest.frame import ParseContext, Parsed, column, text
 from marketdata.ingest.layouts import udiff
-from marketdata.ingest.layouts.base import ColumnMap, Layout, parse_kept
+from marketdata.ingest.layouts.base import Layout, parse_kept
 
 NAME = "bse_udiff"
 EQUITY_TYPES: frozenset[str] = frozenset({"STK"})
-COLUMNS = ColumnMap(
-    symbol="FinInstrmId",
-    series="SctySrs",
-    date="TradDt",
-    open="OpnPric",
-    high="HghPric",
-    low="LwPric",
-    close="ClsPric",
-    last="LastPric",
-    prev_close="PrvsClsgPric",
-    volume="TtlTradgVol",
-    turnover="TtlTrfVal",
-    trades="TtlNbOfTxsExctd",
-    isin="ISIN",
-    name="FinInstrmNm",
-    date_format="%Y-%m-%d",
-    date_example="2024-08-01",
-)
+COLUMNS = replace(udiff.COLUMNS, symbol="FinInstrmId")  # the scrip code, as bse_equity stores it
 
 
 def parse(raw: pd.DataFrame, ctx: ParseContext) -> Parsed:

@@ -14,27 +14,10 @@ from marketdata.enums import ExchangeCode
 from marketdata.ingest.errors import IngestError
 from marketdata.ingest.frame import NSE_EQUITY_SERIES, ParseContext, Parsed, text
 from marketdata.ingest.layouts import udiff
-from marketdata.ingest.layouts.base import ColumnMap, Layout, parse_kept
+from marketdata.ingest.layouts.base import Layout, parse_kept
 
 NAME = "nse_udiff"
-COLUMNS = ColumnMap(
-    symbol="TckrSymb",
-    series="SctySrs",
-    date="TradDt",
-    open="OpnPric",
-    high="HghPric",
-    low="LwPric",
-    close="ClsPric",
-    last="LastPric",
-    prev_close="PrvsClsgPric",
-    volume="TtlTradgVol",
-    turnover="TtlTrfVal",
-    trades="TtlNbOfTxsExctd",
-    isin="ISIN",
-    name="FinInstrmNm",
-    date_format="%Y-%m-%d",
-    date_example="2024-08-01",
-)
+COLUMNS = udiff.COLUMNS
 
 
 def parse(raw: pd.DataFrame, ctx: ParseContext) -> Parsed:

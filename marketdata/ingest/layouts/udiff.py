@@ -16,6 +16,7 @@ import pandas as pd
 from marketdata.enums import ExchangeCode
 from marketdata.ingest.errors import IngestError
 from marketdata.ingest.frame import column, text
+from marketdata.ingest.layouts.base import ColumnMap
 
 KEYS: tuple[str, ...] = ("TradDt", "TckrSymb", "FinInstrmTp", "ClsPric")
 PRICE_COLUMNS: tuple[str, ...] = ("OpnPric", "HghPric", "LwPric", "ClsPric", "TtlTradgVol")
@@ -29,6 +30,25 @@ OPTIONAL: tuple[str, ...] = (
     "Src",
     "FinInstrmId",
     "FinInstrmTp",
+)
+# Both exchanges publish these columns; BSE keys its instruments by FinInstrmId instead (bse_udiff).
+COLUMNS = ColumnMap(
+    symbol="TckrSymb",
+    series="SctySrs",
+    date="TradDt",
+    open="OpnPric",
+    high="HghPric",
+    low="LwPric",
+    close="ClsPric",
+    last="LastPric",
+    prev_close="PrvsClsgPric",
+    volume="TtlTradgVol",
+    turnover="TtlTrfVal",
+    trades="TtlNbOfTxsExctd",
+    isin="ISIN",
+    name="FinInstrmNm",
+    date_format="%Y-%m-%d",
+    date_example="2024-08-01",
 )
 _NAMED = re.compile(r"BhavCopy_(NSE|BSE)_", re.IGNORECASE)
 
