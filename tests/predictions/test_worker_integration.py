@@ -113,44 +113,11 @@ def _stop(process: subprocess.Popen[bytes], *, sig: int = signal.SIGTERM) -> Non
 def worker(worker_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     broker = redis.Redis.from_url(_broker_url())
     broker.flushdb()  # no message left over from an earlier run may reach this worker
-    log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 - closed below, after the process
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "vcp_platform",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            "2",
-            "--pool",
-            "prefork",
-            "--include",
-            "tests.predictions.worker_faults",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-n",
-            f"vcp-test-{os.getpid()}@%h",
-        ],
-        cwd=ROOT,
-        env=worker_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    process, log = _start_worker(worker_env, tmp_path / "worker.log", "vcp-test")
     try:
         yield process
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        _stop(process)
         log.close()
         broker.flushdb()
 
