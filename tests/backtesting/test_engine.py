@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from dataclasses import fields, replace
 from pathlib import Path
 
@@ -344,18 +343,16 @@ def test_buy_and_hold_pays_delivery_costs_on_the_way_in_and_out() -> None:
 
 @pytest.mark.realdata
 @pytest.mark.slow
-def test_full_real_panel_simulates_in_seconds(real_parquet: Path) -> None:
+def test_full_real_panel_simulates_with_locked_opens_blocked(real_parquet: Path) -> None:
+    # Its speed is a benchmark (bench/trading_engine.py), not a timed assertion.
     panel = Panel.from_long(pd.read_parquet(real_parquet))
     tick = circuits.tick_paise(panel.open, panel.high, panel.low, panel.close)
     band = circuits.band_estimate(panel.close, panel.high, panel.low, panel.prev_close, tick=tick)
     hit_today = circuits.is_upper_lock(panel.close, panel.high, panel.prev_close, tick=tick).astype(np.float64)
     hit_today[~panel.has_bar] = np.nan
-    started = time.perf_counter()
     result = simulate(panel=panel, scores=hit_today, bands=band, config=BacktestConfig(threshold=0.5))
-    elapsed = time.perf_counter() - started
     assert panel.shape[0] > 1_900
     assert panel.shape[1] > 2_800
-    assert elapsed < 15.0, f"simulation took {elapsed:.1f} s"
     assert result.counts["entries"] > 1_000
     assert result.counts["blocked_locked_open"] > 0
     assert result.equity.iloc[-1] == pytest.approx(1_000_000.0 + result.trades["net_pnl"].sum(), rel=1e-9)

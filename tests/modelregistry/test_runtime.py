@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -98,7 +97,7 @@ def test_a_non_monotone_calibration_is_refused() -> None:
         Calibration("isotonic", x=(0.1, 0.5), y=(0.5, 0.2))
 
 
-def test_a_300_tree_depth_6_model_loads_in_under_a_second(tmp_path: Path) -> None:
+def test_a_300_tree_depth_6_model_loads_and_both_scorers_agree(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((5_000, 25)).astype(np.float32)
     x[rng.random(x.shape) < 0.03] = np.nan
@@ -116,13 +115,10 @@ def test_a_300_tree_depth_6_model_loads_in_under_a_second(tmp_path: Path) -> Non
         metadata={"feature_names": list(NAMES), "threshold": 0.5, "calibration": calibration.to_dict()},
     )
 
-    started = time.perf_counter()
+    # Load time is a benchmark (bench/onnx_inference.py), not a timed assertion: here, that it loads and scores.
     artifact = load(tmp_path, name="m", version="1")
     onnx_scorer = OnnxScorer.from_artifact(artifact)
     native_scorer = NativeScorer.from_artifact(artifact)
-    onnx_scorer.predict_proba(x[0])
-    native_scorer.predict_proba(x[0])
-    elapsed = time.perf_counter() - started
+    assert onnx_scorer.predict_proba(x[0]) == pytest.approx(native_scorer.predict_proba(x[0]), abs=1e-5)
 
     assert model.num_boosted_rounds() == 300
-    assert elapsed < 1.0
