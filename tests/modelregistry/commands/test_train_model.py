@@ -19,19 +19,7 @@ def test_train_model_registers_a_candidate_with_metrics_artifacts_and_reference(
 ) -> None:
     first, last = market
     out = StringIO()
-    call_command(
-        "train_model",
-        "--algorithm",
-        "lightgbm",
-        "--start",
-        str(first),
-        "--end",
-        str(last),
-        "--rounds",
-        "40",
-        "--no-progress",
-        stdout=out,
-    )
+    _train(first, last, out)
     version = ModelVersion.objects.get()
     assert version.status == VersionStatus.CANDIDATE
     assert version.algorithm == "lightgbm"
