@@ -28,6 +28,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from tqdm import tqdm
 
+from common.bulk import copy_in
 from common.choices import RunStatus
 from common.services import run_fail, run_skip, run_start, run_succeed
 from marketdata import fetch
@@ -225,17 +226,6 @@ def _copy_payload(bars: pd.DataFrame) -> bytes:
     return sink.getvalue()
 
 
-def _copy_in(cursor: Any, sql: str, payload: bytes) -> None:
-    raw = cursor.cursor
-    # The driver's cursor bypasses Django's error translation; this restores IntegrityError & co.
-    with connection.wrap_database_errors:
-        if hasattr(raw, "copy_expert"):  # psycopg2
-            raw.copy_expert(sql, io.BytesIO(payload))
-        else:  # psycopg 3
-            with raw.copy(sql) as copy:
-                copy.write(payload)
-
-
 def _bars_upsert_postgres(bars: pd.DataFrame, *, fresh: np.ndarray) -> UpsertCounts:
     """Rows after their instrument's last stored bar: COPY straight in. The rest: staged upsert."""
     copied = 0
@@ -244,7 +234,7 @@ def _bars_upsert_postgres(bars: pd.DataFrame, *, fresh: np.ndarray) -> UpsertCou
             # A concurrent load could have written some of these bars since we looked: then the
             # unique constraint fires, the savepoint undoes the COPY, and the staged path handles them.
             with transaction.atomic(), connection.cursor() as cursor:
-                _copy_in(
+                copy_in(
                     cursor,
                     f"COPY {_quoted_table()} ({_columns()}) FROM STDIN WITH (FORMAT csv)",
                     _copy_payload(bars[fresh]),
@@ -292,7 +282,7 @@ def _bars_upsert_staged(bars: pd.DataFrame) -> UpsertCounts:
             "volume bigint NOT NULL, turnover double precision, trades bigint"
             ") ON COMMIT DROP"
         )
-        _copy_in(cursor, f"COPY {stage} ({_columns()}) FROM STDIN WITH (FORMAT csv)", _copy_payload(bars))
+        copy_in(cursor, f"COPY {stage} ({_columns()}) FROM STDIN WITH (FORMAT csv)", _copy_payload(bars))
         cursor.execute(f"ANALYZE {stage}")  # temp tables get no autovacuum statistics
         # xmax = 0 only on a freshly inserted row version: it tells inserts from updates.
         cursor.execute(
