@@ -204,6 +204,13 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="Seconds of load.")
     parser.add_argument("--connections", type=int, default=32, help="Connections (closed loop: concurrent clients).")
     parser.add_argument("--mix", choices=["predict", "desk", "list500"], default="predict")
+    parser.add_argument(
+        "--engine",
+        choices=["python", "wrk"],
+        default="python",
+        help="Closed-loop /predict only: 'wrk' drives the same Zipf draw with wrk (C, Debian's wrk package), "
+        "whose CPU per request is a fraction of this script's on the shared cores.",
+    )
     parser.add_argument("--batch-clients", type=int, default=0, help="Clients sending 1,000-item batches meanwhile.")
     parser.add_argument("--batch-url", help="Send the batches here instead of --url (e.g. one gunicorn directly).")
     parser.add_argument(
@@ -229,6 +236,9 @@ def main() -> None:
     if len(symbols) < args.min_symbols:
         sys.exit(f"only {len(symbols)} symbols in the day's predictions; the load test wants >= {args.min_symbols}")
     next_call = mix_sampler(symbols, mix=args.mix)
+    if args.engine == "wrk":
+        _emit(args, symbols, [_wrk_closed(args, next_call, symbols=len(symbols))], errors={})
+        return
     client = _client(args.url, args.token, args.connections)
     if args.warmup:
         _closed_loop(client, next_call, connections=min(args.connections, 8), seconds=args.warmup, run=Run())
@@ -298,6 +308,11 @@ def main() -> None:
                 "symbols": len(symbols),
             }
         )
+    _emit(args, symbols, rows, errors={**run.errors, **batch_run.errors})
+
+
+def _emit(args: argparse.Namespace, symbols: list[str], rows: list[dict[str, Any]], *, errors: dict[str, int]) -> None:
+    """Append the rows to the CSV and print them."""
     args.csv.parent.mkdir(parents=True, exist_ok=True)
     new = not args.csv.exists()
     with args.csv.open("a", newline="") as fh:
@@ -305,10 +320,15 @@ def main() -> None:
         if new:
             writer.writeheader()
         writer.writerows(rows)
+    first = rows[0]
     print(
-        f"{args.mode} loop, mix {args.mix}, {len(symbols)} symbols, {elapsed:.1f} s; load {load_before} -> {load_after}"
+        f"{args.mode} loop ({args.engine}), mix {args.mix}, {len(symbols)} symbols, {first['seconds']} s; "
+        f"load {first['load1_before']} -> {first['load1_after']}"
     )
-    print(f"machine CPU {100 * busy:.0f}%, generator CPU {100 * own:.0f}% of one core; worker timeouts: {timeouts}")
+    print(
+        f"machine CPU {first['machine_cpu_pct']}%, generator CPU {first['generator_cpu_pct']}% of one core; "
+        f"worker timeouts: {first['worker_timeouts']}"
+    )
     header = f"{'call':<20}{'requests':>9}{'req/s':>9}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>9}{'errors':>8}{'hit':>8}"
     print(header)
     for r in rows:
@@ -316,9 +336,77 @@ def main() -> None:
             f"{r['call']:<20}{r['requests']:>9}{r['throughput_rps']:>9}{r['p50_ms']:>8}{r['p95_ms']:>8}"
             f"{r['p99_ms']:>8}{r['max_ms']:>9}{r['errors']:>8}{r['cache_hit_rate']!s:>8}"
         )
-    for kind, count in sorted({**run.errors, **batch_run.errors}.items()):
+    for kind, count in sorted(errors.items()):
         print(f"  error {kind}: {count}")
     print(f"appended to {args.csv}")
+
+
+def _wrk_closed(args: argparse.Namespace, next_call: Callable[[], Call], *, symbols: int) -> dict[str, Any]:
+    """One closed-loop /predict run through wrk: the same Zipf draw, written to a file wrk replays."""
+    import resource
+    import shutil
+    import subprocess
+    import tempfile
+
+    if args.mode != "closed" or args.mix != "predict" or args.batch_clients:
+        sys.exit("--engine wrk runs the closed-loop /predict mix only (--mode closed --mix predict, no batch clients)")
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit("--engine wrk needs wrk on PATH: apt-get install wrk")
+    script = Path(__file__).resolve().parent / "wrk" / "predict.lua"
+    with tempfile.TemporaryDirectory() as tmp:
+        bodies = Path(tmp) / "bodies.jsonl"
+        with bodies.open("w") as fh:
+            for _ in range(200_000):  # far more than one run sends at one connection's pace
+                fh.write(json.dumps(next_call().body) + "\n")
+
+        def run(seconds: float) -> str:
+            command = [wrk, "-t1", f"-c{args.connections}", f"-d{max(seconds, 1):.0f}s", "-s", str(script), args.url]
+            done = subprocess.run([*command, "--", str(bodies), args.token], capture_output=True, text=True, check=True)
+            return done.stdout
+
+        if args.warmup:
+            run(args.warmup)
+        timeouts_before = _timeouts(args.server_logs)
+        load_before = os.getloadavg()
+        cpu_before, own_before = _cpu_times(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        output = run(args.duration)
+        cpu_after, own_after = _cpu_times(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        load_after = os.getloadavg()
+    line = next((row for row in output.splitlines() if row.startswith("VCPRESULT ")), None)
+    if line is None:
+        sys.exit(f"wrk printed no result line:\n{output}")
+    got = {key: float(value) for key, value in (item.split("=") for item in line.split()[1:])}
+    seconds = got["duration_us"] / 1e6
+    busy = (cpu_after[0] - cpu_before[0]) / max(cpu_after[1] - cpu_before[1], 1.0)
+    own = (own_after.ru_utime + own_after.ru_stime - own_before.ru_utime - own_before.ru_stime) / seconds
+    return {
+        "when": dt.datetime.now().isoformat(timespec="seconds"),
+        "label": args.label,
+        "mode": "closed",
+        "mix": args.mix,
+        "call": "predict",
+        "target_rate": "",
+        "connections": args.connections,
+        "batch_clients": 0,
+        "seconds": round(seconds, 1),
+        "requests": int(got["requests"]),
+        "throughput_rps": round(got["requests"] / seconds, 1),
+        "p50_ms": round(got["p50"], 2),
+        "p95_ms": round(got["p95"], 2),
+        "p99_ms": round(got["p99"], 2),
+        "max_ms": round(got["max"], 2),
+        "errors": int(got["errors"]),
+        "cache_hit_rate": round(got["hits"] / got["answered"], 4) if got["answered"] else "",
+        "machine_cpu_pct": round(100 * busy, 1),
+        "generator_cpu_pct": round(100 * own, 1),
+        "load1_before": round(load_before[0], 2),
+        "load1_after": round(load_after[0], 2),
+        "worker_timeouts": sum(_timeouts(args.server_logs).values()) - sum(timeouts_before.values())
+        if args.server_logs
+        else "",
+        "symbols": symbols,
+    }
 
 
 if __name__ == "__main__":

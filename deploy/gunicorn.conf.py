@@ -28,7 +28,10 @@ graceful_timeout = 30
 keepalive = 5
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
 max_requests_jitter = 2000
-accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+# "off" when a proxy in front already logs every request (nginx in make serve and compose, the Ingress
+# in k8s): gunicorn's access line costed 15% of a /predict worker's Python time (docs/performance.md).
+_accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+accesslog = None if _accesslog.lower() in {"", "off", "none", "0"} else _accesslog
 errorlog = "-"
 # The master imports the app once and the workers fork from it: on 2 cores, N workers importing (and,
 # in the image, compiling) Django, pandas, scipy and the URLconf side by side took 77 s to answer the

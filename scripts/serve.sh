@@ -103,10 +103,14 @@ if [ "$SERVE_DEMO" = 1 ] && [ "$("$PY" manage.py list_models | grep -c productio
   "$PY" manage.py score_universe >/dev/null
 fi
 
+# nginx logs every request (var/serve/nginx-access.log); gunicorn's own access line cost ~15% of a /predict
+# worker's Python time (docs/performance.md). SERVE_GUNICORN_ACCESSLOG=1 writes it too.
+WEB_ACCESSLOG=off
 for i in 0 1; do
   n=$((i + 1))
+  [ "${SERVE_GUNICORN_ACCESSLOG:-0}" = 1 ] && WEB_ACCESSLOG="$STATE/gunicorn-$n.access.log"
   log "gunicorn $n on 127.0.0.1:${WEB_PORTS[$i]} (2 workers)"
-  GUNICORN_BIND="127.0.0.1:${WEB_PORTS[$i]}" GUNICORN_WORKERS=2 GUNICORN_ACCESSLOG="$STATE/gunicorn-$n.access.log" \
+  GUNICORN_BIND="127.0.0.1:${WEB_PORTS[$i]}" GUNICORN_WORKERS=2 GUNICORN_ACCESSLOG="$WEB_ACCESSLOG" \
     VCP_WEB_METRICS_PORT=$((9111 + 10 * i)) \
     "$ROOT/.venv/bin/gunicorn" -c deploy/gunicorn.conf.py --daemon --pid "$STATE/gunicorn-$n.pid" \
     --error-logfile "$STATE/gunicorn-$n.log" vcp_platform.wsgi:application

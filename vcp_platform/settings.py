@@ -258,6 +258,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Platform knobs -----------------------------------------------------------------------------
+# /predict's everyday call answered without DRF's per-request machinery (predictions/api/hotpath.py);
+# 0 sends every call through the DRF view (same answers, ~10% more CPU per call).
+VCP_API_HOT_PATH = env_bool("VCP_API_HOT_PATH", True)
 VCP_BATCH_PREDICT_LIMIT = env_int("VCP_BATCH_PREDICT_LIMIT", 1000, minimum=1)
 # The most stored bars (instrument x session) one /predict or /batch_predict may read to compute features
 # the nightly batch has not stored: 1,000 instruments on one date read ~311,000 (docs/performance.md).

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseBase
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
@@ -26,6 +27,7 @@ from common.metrics import observe_prediction
 from predictions import selectors, serving
 from predictions.api import schema
 from predictions.api.fastpath import batch_items_fast, predict_request_fast
+from predictions.api.hotpath import THROTTLED_WAIT_ATTR, hot_path_applies, predict_hot
 from predictions.api.serializers import (
     BatchPredictRequestSerializer,
     BatchPredictResponseSerializer,
@@ -42,12 +44,18 @@ from predictions.health import readiness
 from predictions.models import Prediction
 from predictions.serving import PredictItem, ServedPrediction
 
+_UNSET = object()
+
+
+def actor_for(auth: Any, user: Any) -> str:
+    """Who asked, for the audit log: the token's first 8 characters (never the whole key) and the user."""
+    token = getattr(auth, "key", None)
+    name = user.get_username() if user and user.is_authenticated else "anonymous"
+    return f"token:{token[:8]} user:{name}" if token else f"user:{name}"
+
 
 def actor_of(request: Request) -> str:
-    """Who asked, for the audit log: the token's first 8 characters (never the whole key) and the user."""
-    token = getattr(request.auth, "key", None)
-    user = request.user.get_username() if request.user and request.user.is_authenticated else "anonymous"
-    return f"token:{token[:8]} user:{user}" if token else f"user:{user}"
+    return actor_for(request.auth, request.user)
 
 
 def _observe(endpoint: str, seconds: float, served: ServedPrediction | None) -> None:
@@ -61,6 +69,22 @@ def _observe(endpoint: str, seconds: float, served: ServedPrediction | None) -> 
 
 class PredictView(APIView):
     parser_classes = [LenientJSONParser]
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        # The everyday call skips DRF's per-request machinery, same components (predictions/api/hotpath.py).
+        if hot_path_applies(self):
+            response = predict_hot(self, request, actor_for, _observe)
+            if response is not None:
+                return response
+        return super().dispatch(request, *args, **kwargs)
+
+    def check_throttles(self, request: Request) -> None:
+        # The hot path already counted this request and was refused: answer 429 without counting it twice.
+        wait: Any = getattr(request._request, THROTTLED_WAIT_ATTR, _UNSET)
+        if wait is _UNSET:
+            super().check_throttles(request)
+        else:
+            self.throttled(request, wait)
 
     @extend_schema(
         operation_id="predict",
