@@ -169,7 +169,7 @@ VCP_ARTIFACT_VERIFY_SECONDS = env_float("VCP_ARTIFACT_VERIFY_SECONDS", 30.0)
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "common.rediscache.ReusedClientRedisCache",  # one redis-py client per pool
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "vcp"),
             "TIMEOUT": 300,

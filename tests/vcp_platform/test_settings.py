@@ -36,7 +36,7 @@ def test_embedded_default_is_sqlite_locmem_and_eager_celery(tmp_path: Path) -> N
 def test_redis_url_switches_cache_and_celery_to_redis(tmp_path: Path) -> None:
     result = _load_settings({"DEBUG": "1", "VCP_DATA_DIR": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:6379/9"})
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[1:] == ["False", "django.core.cache.backends.redis.RedisCache"]
+    assert result.stdout.split()[1:] == ["False", "common.rediscache.ReusedClientRedisCache"]
 
 
 def test_missing_secret_key_without_debug_stops_startup_naming_it(tmp_path: Path) -> None:
