@@ -18,7 +18,7 @@ from jsonschema import Draft7Validator
 
 from tests.deploy.conftest import ROOT
 
-APP_SERVICES = ("migrate", "web", "worker", "beat")
+APP_SERVICES = ("migrate", "web", "web-batch", "worker", "beat")
 ALL_SERVICES = ("db", "redis", *APP_SERVICES, "nginx", "prometheus", "alertmanager", "alert-sink", "grafana")
 
 
@@ -58,8 +58,25 @@ def test_web_runs_two_replicas_behind_nginx(compose: dict[str, Any]) -> None:
     assert services["nginx"]["depends_on"]["web"]["condition"] == "service_healthy"
     proxy = (ROOT / "deploy/nginx/proxy.conf").read_text()
     # Resolved per request through Docker's DNS, so every replica (and a restarted one) is reached.
-    assert "set $vcp_web http://web:8000;" in proxy
-    assert "resolver 127.0.0.11" in (ROOT / "deploy/nginx/vcp.conf").read_text()
+    assert "proxy_pass $vcp_upstream;" in proxy
+    for site in ("vcp.conf", "vcp-tls.conf"):
+        text = (ROOT / "deploy/nginx" / site).read_text()
+        assert "resolver 127.0.0.11" in text
+        assert re.search(
+            r"map \$uri \$vcp_upstream \{\s+/api/v1/batch_predict http://web-batch:8000;\s+default\s+http://web:8000;",
+            text,
+        )
+
+
+def test_batch_predict_has_its_own_gunicorn_with_a_lower_cpu_weight(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    batch, web = services["web-batch"], services["web"]
+    assert batch["command"] == web["command"]
+    assert batch["environment"]["GUNICORN_WORKERS"] == "1"
+    assert batch["cpu_shares"] < 1024  # Docker's default weight, which web keeps
+    assert "cpu_shares" not in web
+    assert int(batch["environment"]["DB_STATEMENT_TIMEOUT_MS"]) > 2000  # web's limit (gunicorn.conf.py)
+    assert services["nginx"]["depends_on"]["web-batch"]["condition"] == "service_healthy"
 
 
 def test_every_service_has_its_own_health_check_grace_period_and_restart_policy(compose: dict[str, Any]) -> None:
@@ -135,7 +152,10 @@ def test_prometheus_discovers_every_process_of_every_replica_by_dns(compose: dic
     gunicorn = (ROOT / "deploy/gunicorn.conf.py").read_text()
     web_port = int(re.search(r'VCP_WEB_METRICS_PORT", "(\d+)"', gunicorn).group(1))  # type: ignore[union-attr]
     workers = int(web_env["GUNICORN_WORKERS"])
-    assert _dns_targets(jobs["vcp-web"]) == [("web", web_port + i) for i in range(workers)]
+    batch_workers = int(compose["services"]["web-batch"]["environment"]["GUNICORN_WORKERS"])
+    assert _dns_targets(jobs["vcp-web"]) == [("web", web_port + i) for i in range(workers)] + [
+        ("web-batch", web_port + i) for i in range(batch_workers)
+    ]
     worker = compose["services"]["worker"]["command"]
     concurrency = int(next(a for a in worker if a.startswith("--concurrency=")).split("=")[1])
     first = settings.VCP_CELERY_METRICS_PORT

@@ -181,3 +181,22 @@ def test_every_pod_reads_the_same_config_and_secret() -> None:
                 continue
             refs = {next(iter(ref.values()))["name"] for ref in container["envFrom"]}
             assert refs == {"vcp-config", "vcp-secrets"}, name
+
+
+def test_batch_predict_has_its_own_pods_behind_the_ingress() -> None:
+    resources = _resources()
+    batch = resources[("Deployment", "vcp-web-batch")]
+    web = resources[("Deployment", "vcp-web")]
+    container = _container(batch, "web")
+    assert container["command"] == _container(web, "web")["command"]
+    env = {item["name"]: item["value"] for item in container["env"]}
+    assert env["GUNICORN_WORKERS"] == "1"
+    assert int(env["DB_STATEMENT_TIMEOUT_MS"]) > 2000  # web's limit (deploy/gunicorn.conf.py)
+    cpu = container["resources"]["requests"]["cpu"]
+    assert int(cpu.rstrip("m")) < int(_container(web, "web")["resources"]["requests"]["cpu"].rstrip("m"))
+    [rule] = resources[("Ingress", "vcp-web")]["spec"]["rules"]
+    first = rule["http"]["paths"][0]  # ingress-nginx matches Exact before the / prefix either way
+    assert (first["path"], first["pathType"]) == ("/api/v1/batch_predict", "Exact")
+    assert first["backend"]["service"]["name"] == "vcp-web-batch"
+    service = resources[("Service", "vcp-web-batch")]
+    assert service["spec"]["selector"] == batch["spec"]["selector"]["matchLabels"]

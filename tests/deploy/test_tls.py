@@ -128,6 +128,9 @@ def _render_site(upstream_port: int, http_port: int, https_port: int, tls: Path)
         "listen 80;": f"listen 127.0.0.1:{http_port};",
         "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
         "/etc/nginx/tls/": f"{tls}/",
+        # Both upstreams of the site's map (web, and web-batch for /batch_predict) are the test's gunicorn.
+        "http://web-batch:8000;": f"http://127.0.0.1:{upstream_port};",
+        "http://web:8000;": f"http://127.0.0.1:{upstream_port};",
     }
     for old, new in replacements.items():
         assert old in site, f"deploy/nginx/vcp-tls.conf no longer has {old!r}"
@@ -141,8 +144,8 @@ def nginx(nginx_binary: str, gunicorn: int, tls_dir: Path, tmp_path: Path) -> It
     prefix = tmp_path / "nginx"
     (prefix / "vcp").mkdir(parents=True)
     proxy = (ROOT / "deploy/nginx/proxy.conf").read_text()
-    assert "http://web:8000" in proxy
-    (prefix / "vcp" / "proxy.conf").write_text(proxy.replace("http://web:8000", f"http://127.0.0.1:{gunicorn}"))
+    assert "proxy_pass $vcp_upstream;" in proxy
+    (prefix / "vcp" / "proxy.conf").write_text(proxy)
     (prefix / "site.conf").write_text(_render_site(gunicorn, http_port, https_port, tls_dir))
     temp = prefix / "temp"
     temp.mkdir()
