@@ -20,10 +20,11 @@ class ReusedClientRedisCacheClient(RedisCacheClient):
         self._clients: dict[Any, Any] = {}  # connection pool -> its one client
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        pool = self._get_connection_pool(write)
+        django_client: Any = self  # Django's private helpers, which django-stubs does not declare
+        pool = django_client._get_connection_pool(write)
         client = self._clients.get(pool)
         if client is None:  # a race builds two for one pool once; either is fine
-            client = self._clients[pool] = self._client(connection_pool=pool)
+            client = self._clients[pool] = django_client._client(connection_pool=pool)
         return client
 
 

@@ -17,11 +17,12 @@ Prometheus (``common.metrics.observe_cache``) and to in-process counters shown o
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 from cachetools import TTLCache
@@ -61,6 +62,7 @@ class TwoTierCache:
         self.ttl = ttl
         self._lock = threading.Lock()
         self._local: TTLCache[str, Any] = TTLCache(maxsize=maxsize, ttl=ttl, timer=timer)
+        self._warmed: set[Hashable] = set()
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         wanted = list(dict.fromkeys(keys))
@@ -100,6 +102,32 @@ class TwoTierCache:
     def clear_local(self) -> None:
         with self._lock:
             self._local.clear()
+            self._warmed.clear()
+
+    def warm_local_once(self, tag: Hashable, keys: Callable[[], Sequence[str]], *, chunk: int = 2000) -> int:
+        """Copy ``keys()`` from the shared tier into this process's tier, once per ``tag`` (until
+        ``clear_local``); how many were found. Not counted as lookups: nobody asked for them yet.
+
+        On a failing shared cache nothing is copied and the tag is tried again on a later call."""
+        with self._lock:
+            if tag in self._warmed:
+                return 0
+            self._warmed.add(tag)
+        if not sharedcache.is_shared():
+            return 0
+        wanted = list(keys())
+        loaded = 0
+        for start in range(0, len(wanted), chunk):
+            part = wanted[start : start + chunk]
+            found: dict[str, Any] | None = sharedcache.guarded(functools.partial(shared_cache.get_many, part), None)
+            if found is None:
+                with self._lock:
+                    self._warmed.discard(tag)
+                return loaded
+            with self._lock:
+                self._local.update(found)
+            loaded += len(found)
+        return loaded
 
 
 features_cache = TwoTierCache(kind="features", ttl=FEATURES_TTL, maxsize=20_000)

@@ -143,3 +143,14 @@ def market_dates(*, end: dt.date, count: int) -> tuple[dt.date, ...]:
     with _lock:
         _market_dates[key] = dates
     return dates
+
+
+def latest_market_date() -> dt.date | None:
+    """The market's latest trading date (cached like ``market_dates``)."""
+    last = market_dates(end=dt.date.max, count=1)
+    return last[-1] if last else None
+
+
+def instruments_traded_on(*, date: dt.date) -> list[int]:
+    """Ids of the instruments with a bar on ``date`` (one indexed query; not cached)."""
+    return list(market.instruments_traded_on(date=date))

@@ -210,3 +210,47 @@ def test_the_hot_path_only_runs_under_the_policies_it_replays(settings: Any) -> 
         throttle_classes: list[type] = []
 
     assert not hotpath.hot_path_applies(Stricter())
+
+
+def test_the_first_request_for_the_latest_session_copies_its_predictions_into_the_process(
+    market: Market, production: ModelVersion, client_api: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from common import sharedcache
+    from features import spec
+    from predictions import cache, lookups, serving
+    from predictions.cache import prediction_key, predictions_cache
+
+    if not sharedcache.is_shared():
+        pytest.skip("needs the shared (Redis) cache tier: make test sets REDIS_URL")
+    traded = lookups.instruments_traded_on(date=market.last)
+    assert len(traded) > 10
+    scored = serving.Scored(0.25, False, 0.5, 0.25, False, 0.25)
+    keys = {
+        prediction_key(
+            version_id=production.pk,
+            feature_set_hash=spec.FEATURE_SET_HASH,
+            instrument_id=pk,
+            date=market.last,
+            explain=False,
+        ): scored
+        for pk in traded
+    }
+    predictions_cache.set_many(keys, local=False)  # what the nightly batch's warm step does
+    shared_reads: list[int] = []
+    real = cache.shared_cache.get_many
+
+    def counting(wanted: Any) -> Any:
+        shared_reads.append(len(list(wanted)))
+        return real(wanted)
+
+    monkeypatch.setattr(cache.shared_cache, "get_many", counting)
+    first = _answer(client_api, {"symbol": symbol_with_bar(market.last)})
+    assert first[0] == 200
+    assert json.loads(first[1])["served_from"] == "cache"
+    assert shared_reads == [len(traded)]  # one copy of the whole session, no per-symbol read
+    with predictions_cache._lock:
+        assert set(keys) <= set(predictions_cache._local.keys())
+    for symbol in market.symbols[:10]:  # every other symbol of the session: no shared read at all
+        status, body, _ = _answer(client_api, {"symbol": symbol})
+        assert status == 200, body
+    assert shared_reads == [len(traded)]
