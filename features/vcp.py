@@ -31,10 +31,10 @@ from marketdata.circuits import (
     band_estimate,
     band_rounding_gap,
     is_strict_upper,
-    is_upper_lock,
     rolling_count,
     tick_paise,
     upper_band_price,
+    upper_lock_mask,
 )
 from marketdata.panel import Panel
 
@@ -89,13 +89,25 @@ def _prefix_sums(values: FloatArray) -> FloatArray:
     return sums
 
 
-def _window_mean(sums: FloatArray, window: int) -> FloatArray:
-    """Trailing mean over ``window`` rows from prefix sums; rows < window - 1 are partial (masked later)."""
-    out = sums[1:].copy()
-    if len(out) >= window:
-        out[window - 1 :] -= sums[: len(sums) - window]
+def _window_mean(sums: FloatArray, window: int, first: int = 0) -> FloatArray:
+    """Trailing mean over ``window`` rows from prefix sums, for rows ``first:``; rows < window - 1 are
+    partial (masked later). Each row is the same two operations whatever ``first`` is."""
+    out = sums[first + 1 :].copy()
+    lo = max(first, window - 1)
+    if len(sums) - 1 > lo:
+        out[lo - first :] -= sums[lo + 1 - window : len(sums) - window]
     out /= window
     return out
+
+
+def _tail(values: FloatArray, lookback: int, first: int) -> FloatArray:
+    """The rows of ``values`` that rows ``first:`` of a trailing computation reading ``lookback`` rows
+    back need: a trailing filter over them equals the full one on every row from ``first`` on."""
+    return values[max(0, first - lookback) :]
+
+
+def _last(values: FloatArray, rows: int) -> FloatArray:
+    return values[len(values) - rows :]
 
 
 def _rolling_max(filled: FloatArray, window: int) -> FloatArray:
@@ -186,20 +198,28 @@ def _cross_sectional_rank(values: FloatArray) -> FloatArray:
     return pd.DataFrame(values).rank(axis=1, pct=True).to_numpy(dtype=np.float64)
 
 
-def _compute(panel: Panel, start: int) -> Float32Array:
-    """(T - start, N, F) features for rows ``start:`` of ``panel``; rows before ``start`` only carry state.
+def _compute(panel: Panel, start: int, rows: int | None = None) -> Float32Array:
+    """(R, N, F) features for the last R rows of ``panel`` (R = ``rows``, default every row from
+    ``start``); rows before ``start`` only carry state (the split adjustment).
 
-    The result is a view of a feature-major (F, T - start, N) array.
+    Every window runs over rows ``start:`` exactly as for the full output, but only the last R rows
+    of each feature are finished: a scoring date asks for one row of a 253-row window, and the
+    trailing windows, ranks and band prices of the other 252 are never computed. The R rows are
+    bit-identical to the last R rows of ``_compute(panel, start)`` (tests/features/test_feature_rows.py).
+    The result is a view of a feature-major (F, R, N) array.
     """
     adj: AdjustedPanel = adjust_panel(panel).take_rows(start)
     raw_close = panel.close[start:]
     raw_high = panel.high[start:]
     raw_low = panel.low[start:]
     t_len, n_len = raw_close.shape
-    # Feature-major, so each feature is one contiguous write; callers see a (T, N, F) view.
-    out = np.empty((spec.N_FEATURES, t_len, n_len), dtype=np.float32)
-    has_bar, age = adj.has_bar, adj.age
+    n_out = t_len if rows is None else min(rows, t_len)
+    first = t_len - n_out  # the first output row, in rows of the window
+    # Feature-major, so each feature is one contiguous write; callers see a (R, N, F) view.
+    out = np.empty((spec.N_FEATURES, n_out, n_len), dtype=np.float32)
+    has_bar, age = adj.has_bar[first:], adj.age[first:]
     close = adj.close
+    close_out = close[first:]
 
     undefined: dict[int, npt.NDArray[np.bool_]] = {}
 
@@ -215,60 +235,76 @@ def _compute(panel: Panel, start: int) -> Float32Array:
         # Trend template
         high = np.where(np.isnan(adj.high), -np.inf, adj.high)
         low = np.where(np.isnan(adj.low), np.inf, adj.low)
-        put("close_sma50", close / _window_mean(_prefix_sums(close), spec.SMA_WINDOW) - 1.0)
-        put("dist_high252", close / _rolling_max(high, spec.YEAR) - 1.0)
-        put("dist_low252", close / _rolling_min(low, spec.YEAR) - 1.0)
+        # Prefix sums always start at the window's first row, so a mean rounds the same however
+        # few rows are output; trailing filters read only the rows they need (_tail).
+        put("close_sma50", close_out / _window_mean(_prefix_sums(close), spec.SMA_WINDOW, first) - 1.0)
+        year = spec.YEAR
+        put("dist_high252", close_out / _last(_rolling_max(_tail(high, year - 1, first), year), n_out) - 1.0)
+        put("dist_low252", close_out / _last(_rolling_min(_tail(low, year - 1, first), year), n_out) - 1.0)
 
         # Volatility contraction
         range_sums = _prefix_sums(np.fmax(adj.high, adj.reference) - np.fmin(adj.low, adj.reference))
         put(
             "atr_ratio_10_50",
-            _ratio(_window_mean(range_sums, spec.ATR_FAST), _window_mean(range_sums, spec.ATR_SLOW)),
+            _ratio(_window_mean(range_sums, spec.ATR_FAST, first), _window_mean(range_sums, spec.ATR_SLOW, first)),
         )
         del range_sums
-        put("bbw_pctile120", _trailing_rank(_bandwidth(close), spec.BB_RANK_WINDOW))
+        bb_lookback = spec.BB_RANK_WINDOW - 1 + spec.BB_WINDOW - 1
+        bandwidth = _bandwidth(_tail(close, bb_lookback, first))
+        put("bbw_pctile120", _last(_trailing_rank(bandwidth, spec.BB_RANK_WINDOW), n_out))
+        del bandwidth
         seg = spec.CONTRACTION_SEGMENT
-        seg_high = _rolling_max(high, seg)
-        depth = (seg_high - _rolling_min(low, seg)) / seg_high
+        seg_lookback = seg * spec.CONTRACTION_SEGMENTS - 1
+        seg_high = _rolling_max(_tail(high, seg_lookback, first), seg)
+        depth = (seg_high - _rolling_min(_tail(low, seg_lookback, first), seg)) / seg_high
         depth[depth < _FLAT] = 0.0
         # depths[0] is the oldest segment (59-45 dates ago), depths[-1] the latest (14-0).
         depths = [_lag(depth, seg * k) if k else depth for k in range(spec.CONTRACTION_SEGMENTS - 1, -1, -1)]
-        put("contraction_max_depth", np.maximum.reduce(depths))
+        put("contraction_max_depth", _last(np.maximum.reduce(depths), n_out))
         del depth, depths, seg_high
         tight = spec.TIGHT_WINDOW
-        put("range_tight10", (_rolling_max(high, tight) - _rolling_min(low, tight)) / close)
-        del high, low
+        tight_high = _rolling_max(_tail(high, tight - 1, first), tight)
+        tight_range = tight_high - _rolling_min(_tail(low, tight - 1, first), tight)
+        put("range_tight10", _last(tight_range, n_out) / close_out)
+        del high, low, tight_high, tight_range
 
         # Volume
         volume_sums = _prefix_sums(adj.volume)
-        volume_slow = _window_mean(volume_sums, spec.VOLUME_SLOW)
-        put("volume_dryup_10_50", _ratio(_window_mean(volume_sums, spec.VOLUME_FAST), volume_slow))
-        put("volume_surge_50", _ratio(adj.volume, volume_slow))
+        volume_slow = _window_mean(volume_sums, spec.VOLUME_SLOW, first)
+        put("volume_dryup_10_50", _ratio(_window_mean(volume_sums, spec.VOLUME_FAST, first), volume_slow))
+        put("volume_surge_50", _ratio(adj.volume[first:], volume_slow))
         del volume_slow, volume_sums
 
         # Momentum and relative strength
-        put("return_1d", adj.raw_close / adj.raw_reference - 1.0)
-        put("return_20d", close / _lag(close, spec.RETURN_WINDOW) - 1.0)
+        put("return_1d", adj.raw_close[first:] / adj.raw_reference[first:] - 1.0)
+        put("return_20d", close_out / _lag(close, spec.RETURN_WINDOW)[first:] - 1.0)
         rs_history = spec.FEATURES[spec.FEATURE_INDEX["rs_rank63"]].history
-        long_return = np.where(has_bar & (age >= rs_history), close / _lag(close, spec.RS_WINDOW) - 1.0, np.nan)
+        long_return = np.where(
+            has_bar & (age >= rs_history), close_out / _lag(close, spec.RS_WINDOW)[first:] - 1.0, np.nan
+        )
         put("rs_rank63", _cross_sectional_rank(long_return))
         del long_return
-        put("close_location", _ratio(close - adj.low, adj.high - adj.low))
+        adj_high, adj_low = adj.high[first:], adj.low[first:]
+        put("close_location", _ratio(close_out - adj_low, adj_high - adj_low))
 
         # Circuit history, on prices as traded against the previous close as traded (adjusted only
         # on an action day the exchange did not re-reference), with the lock flag the labels use.
         ref = adj.raw_reference
         tick = tick_paise(panel.open[start:], raw_high, raw_low, raw_close)
-        locked = is_upper_lock(raw_close, raw_high, ref, tick=tick)
+        upper = upper_lock_mask(raw_close, raw_high, ref, tick=tick)
+        locked = upper > 0  # is_upper_lock; the mask itself feeds the band estimate
         strict = is_strict_upper(raw_close, raw_high, ref)
-        put("lock_count20", rolling_count(locked, spec.LOCK_SHORT))
-        put("lock_count60", rolling_count(locked, spec.LOCK_LONG))
-        put("days_since_lock", _days_since(locked, age), history=1)
-        put("strict_count5", rolling_count(strict, spec.STRICT_SHORT))
-        put("strict_count20", rolling_count(strict, spec.STRICT_LONG))
-        put("days_since_strict", _days_since(strict, age), history=1)
+        put("lock_count20", rolling_count(locked, spec.LOCK_SHORT)[first:])
+        put("lock_count60", rolling_count(locked, spec.LOCK_LONG)[first:])
+        put("days_since_lock", _days_since(locked, adj.age)[first:], history=1)
+        put("strict_count5", rolling_count(strict, spec.STRICT_SHORT)[first:])
+        put("strict_count20", rolling_count(strict, spec.STRICT_LONG)[first:])
+        put("days_since_strict", _days_since(strict, adj.age)[first:], history=1)
         del locked, strict
-        band = band_estimate(raw_close, raw_high, raw_low, ref, tick=tick, known_band=panel.band[start:])
+        band = band_estimate(
+            raw_close, raw_high, raw_low, ref, tick=tick, known_band=panel.band[start:], upper_mask=upper
+        )[first:]
+        ref, tick, raw_close = ref[first:], tick[first:], raw_close[first:]
         put("band_pct", band)
         put("band_distance", upper_band_price(ref, band, tick=tick) / raw_close - 1.0)
         put("band_rounding_gap", band_rounding_gap(raw_close, band, tick=tick))
@@ -276,9 +312,9 @@ def _compute(panel: Panel, start: int) -> Float32Array:
         del band, tick
 
         # Liquidity and price level
-        traded = _window_mean(_prefix_sums(adj.raw_close * adj.raw_volume), spec.TRADED_VALUE_WINDOW)
+        traded = _window_mean(_prefix_sums(adj.raw_close * adj.raw_volume), spec.TRADED_VALUE_WINDOW, first)
         put("log_traded_value20", np.log1p(traded))
-        put("log_close", np.log(adj.raw_close))
+        put("log_close", np.log(adj.raw_close[first:]))
     return out.transpose(1, 2, 0)
 
 
@@ -302,7 +338,7 @@ def features_on(panel: Panel, date: np.datetime64 | str) -> Float32Array:
     row = _date_row(panel.dates, date)
     known = panel.until(panel.dates[row])
     start = max(0, row + 1 - spec.LOOKBACK)
-    return np.ascontiguousarray(_compute(known, start)[-1])
+    return np.ascontiguousarray(_compute(known, start, rows=1)[-1])
 
 
 def features_on_dates(panel: Panel, dates: Sequence[np.datetime64 | str]) -> Float32Array:
@@ -316,6 +352,8 @@ def features_on_dates(panel: Panel, dates: Sequence[np.datetime64 | str]) -> Flo
     if not rows:
         return np.empty((0, panel.shape[1], len(spec.FEATURE_NAMES)), dtype=np.float32)
     known = panel.until(panel.dates[max(rows)])
-    start = max(0, min(rows) + 1 - spec.LOOKBACK)
-    cube = _compute(known, start)
-    return np.ascontiguousarray(cube[[r - start for r in rows]])
+    first = min(rows)
+    start = max(0, first + 1 - spec.LOOKBACK)
+    # Only the rows from the earliest date asked on are finished (_compute's ``rows``).
+    cube = _compute(known, start, rows=max(rows) - first + 1)
+    return np.ascontiguousarray(cube[[r - first for r in rows]])

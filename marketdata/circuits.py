@@ -77,12 +77,35 @@ def to_paise(price: npt.ArrayLike) -> FloatArray:
     return np.round(np.asarray(price, dtype=np.float64) * 100.0)
 
 
+# Below this many paise a float quotient p / t of integers is exact enough that floor(p / t) * t == p
+# exactly when t divides p (the quotient is at least 1/t from any other integer). fmod is exact
+# everywhere but about 6x slower, and the features test millions of prices a night.
+_EXACT_QUOTIENT = 2.0**50
+
+
+def _remainder(paise: FloatArray, tick: npt.ArrayLike) -> FloatArray:
+    """``np.fmod(paise, tick)`` bit for bit, about 6x faster: a floor division wherever it is exact
+    (whole non-negative paise below ``_EXACT_QUOTIENT``, or NaN; a whole tick >= 1), fmod itself on
+    the rest (negative, fractional, huge or infinite values), which real prices never are."""
+    t = np.asarray(tick, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.asarray(paise - np.floor(paise / t) * t, dtype=np.float64)  # an array even for one price
+        whole_tick = (t >= 1) & (t < _EXACT_QUOTIENT) & (np.floor(t) == t)
+        # fmod keeps the dividend's sign (-0.0 included); the floor division would not.
+        exact = (paise < _EXACT_QUOTIENT) & (np.floor(paise) == paise) & ~np.signbit(paise)
+        slow = ~(exact | np.isnan(paise)) | ~whole_tick
+        if slow.any():
+            ticks = np.broadcast_to(t, out.shape)
+            out[slow] = np.fmod(paise[slow], ticks[slow])
+    return out
+
+
 def off_grid(*prices: npt.ArrayLike) -> BoolArray:
     """True where any of the prices is off the 0.05 grid (NaN counts as on it)."""
     off = np.zeros(np.shape(prices[0]), dtype=bool)
     with np.errstate(invalid="ignore"):
         for price in prices:
-            off |= np.fmod(to_paise(price), TICK_PAISE) > 0
+            off |= _remainder(to_paise(price), TICK_PAISE) > 0
     return off
 
 
@@ -149,7 +172,7 @@ def lower_band_price(
 
 def _on_grid(paise: FloatArray, tick: npt.ArrayLike) -> BoolArray:
     with np.errstate(invalid="ignore"):
-        return np.fmod(paise, np.asarray(tick, dtype=np.float64)) == 0
+        return _remainder(paise, tick) == 0
 
 
 def _lock_mask(
@@ -292,17 +315,19 @@ def band_estimate(
     *,
     tick: npt.ArrayLike = TICK_PAISE,
     known_band: npt.ArrayLike | None = None,
+    upper_mask: npt.NDArray[np.uint8] | None = None,
 ) -> FloatArray:
     """The band in force on each day (percent), from each stock's history up to and including it.
 
     Causal: only rows <= t are read. ``known_band`` (T, N) from the exchanges' band files (as of each
-    date; NaN = not covered, 0 = no band) overrides the estimate where present. (T, N) -> (T, N), NaN
-    where no bar or no evidence yet.
+    date; NaN = not covered, 0 = no band) overrides the estimate where present. ``upper_mask`` is the
+    caller's ``upper_lock_mask`` of the same prices and tick, when it has one (the features do: the
+    lock flag), so it is not computed twice. (T, N) -> (T, N), NaN where no bar or no evidence yet.
     """
     c = np.asarray(close, dtype=np.float64)
     if c.ndim != 2:
         raise ValueError(f"band_estimate expects (T, N) panels, got shape {c.shape}")
-    up = upper_lock_mask(close, high, prev_close, tick=tick)
+    up = upper_lock_mask(close, high, prev_close, tick=tick) if upper_mask is None else upper_mask
     down = lower_lock_mask(close, low, prev_close, tick=tick)
     need = day_needed_band(high, low, prev_close, tick=tick)
     locked = (up | down) > 0

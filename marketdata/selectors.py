@@ -4,21 +4,41 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from django.db import connection
+from django.db import connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Case, Count, Max, Min, Q, QuerySet, When
 
 from common.choices import RunStatus
-from marketdata.columns import BINARY_SELECT, BarColumns, CopyLayoutError, panel_from_columns, parse_copy_binary
+from marketdata.columns import (
+    BINARY_SELECT,
+    PRICES_SELECT,
+    BarColumns,
+    CopyLayoutError,
+    concat_columns,
+    panel_from_columns,
+    parse_copy_binary,
+    prices_only,
+)
 from marketdata.models import DailyBar, FetchRun, Instrument, PriceBand, TradingSession
 from marketdata.panel import PANEL_FIELDS, Panel
 from marketdata.synthetic import SYNTHETIC_ISIN_PREFIXES
+
+# Bulk PostgreSQL bars reads (every instrument, or at least COPY_SPLIT_MIN_INSTRUMENTS, over at least
+# COPY_SPLIT_MIN_DAYS) stream as COPY_STREAMS date ranges at once, one connection each
+# (``_read_copy_binary``): the machine has two cores. Smaller reads (the API's on-demand features,
+# /batch_predict) stay on their one connection: a second one would cost more than it saves.
+COPY_STREAMS = 2
+COPY_SPLIT_MIN_DAYS = 28
+COPY_SPLIT_MIN_INSTRUMENTS = 2000
 
 BAR_COLUMNS = (
     "instrument_id",
@@ -180,24 +200,87 @@ def _bars_where(
     return " AND ".join(where), params
 
 
-def _read_copy_binary(sql: str, params: list[Any]) -> BarColumns | None:
-    """PostgreSQL: the rows through one binary ``COPY``; None when the layout check refuses them."""
-    with connection.cursor() as cursor:
-        raw_cursor = cursor.cursor
-        query = raw_cursor.mogrify(sql, params)
-        query = query.decode() if isinstance(query, bytes) else query
-        buffer = io.BytesIO()
-        with connection.wrap_database_errors:
-            if hasattr(raw_cursor, "copy_expert"):  # psycopg2
-                raw_cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", buffer)
-            else:  # psycopg 3
-                with raw_cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)") as copy:
-                    for block in copy:
-                        buffer.write(block)
+def _copy_out(
+    wrapper: BaseDatabaseWrapper, raw_cursor: Any, sql: str, params: list[Any], prices: bool = False
+) -> BarColumns | None:
+    """One binary ``COPY`` of ``sql`` parsed into columns; None when the layout check refuses them."""
+    query = raw_cursor.mogrify(sql, params)
+    query = query.decode() if isinstance(query, bytes) else query
+    buffer = io.BytesIO()
+    with wrapper.wrap_database_errors:
+        if hasattr(raw_cursor, "copy_expert"):  # psycopg2
+            raw_cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", buffer)
+        else:  # psycopg 3
+            with raw_cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)") as copy:
+                for block in copy:
+                    buffer.write(block)
     try:
-        return parse_copy_binary(buffer.getbuffer())
+        return parse_copy_binary(buffer.getbuffer(), prices=prices)
     except CopyLayoutError:
         return None
+
+
+def _copy_out_in_snapshot(
+    alias: str, snapshot: str, sql: str, params: list[Any], prices: bool = False
+) -> BarColumns | None:
+    """``_copy_out`` on a connection of its own, reading the exported ``snapshot`` (another thread)."""
+    helper = connections.create_connection(alias)
+    try:
+        with helper.cursor() as cursor:
+            cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
+            columns = _copy_out(helper, cursor.cursor, sql, params, prices)
+            cursor.execute("COMMIT")
+        return columns
+    finally:
+        helper.close()
+
+
+def _read_copy_binary(queries: Sequence[tuple[str, list[Any]]], prices: bool = False) -> BarColumns | None:
+    """PostgreSQL: the rows of every query through binary ``COPY``; None when a layout check refuses.
+
+    Several queries (date ranges of one read) stream at once: the first on this connection, each
+    other on a connection of its own in a thread. The server's side of a COPY (scanning and sending
+    2.8M rows is about 2 s of one backend's CPU) then runs on every core, and the threads wait on
+    the sockets with the GIL released. Every stream reads the snapshot this connection exports, so
+    the parts are one consistent read, as a single COPY is.
+    """
+    if len(queries) == 1:
+        with connection.cursor() as cursor:
+            return _copy_out(connection, cursor.cursor, *queries[0], prices)
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        cursor.execute("SELECT pg_export_snapshot()")
+        snapshot = cursor.fetchone()[0]
+        with ThreadPoolExecutor(max_workers=len(queries) - 1, thread_name_prefix="bars-copy") as pool:
+            others = [pool.submit(_copy_out_in_snapshot, connection.alias, snapshot, *q, prices) for q in queries[1:]]
+            parts = [_copy_out(connection, cursor.cursor, *queries[0], prices), *(f.result() for f in others)]
+    if any(part is None for part in parts):
+        return None
+    return concat_columns([part for part in parts if part is not None])
+
+
+def _copy_ranges(
+    start: dt.date | None, end: dt.date | None, *, instruments: int | None = None
+) -> list[tuple[dt.date | None, dt.date | None]]:
+    """The date ranges one PostgreSQL read is split into (see ``_read_copy_binary``).
+
+    Only a bulk read (``instruments``: how many ids it lists, None for every instrument) bounded by
+    dates at least ``COPY_SPLIT_MIN_DAYS`` apart, outside a transaction, is split: a transaction may
+    hold bars no other connection can see yet.
+    """
+    if (
+        COPY_STREAMS < 2
+        or start is None
+        or end is None
+        or (end - start).days < COPY_SPLIT_MIN_DAYS
+        or (instruments is not None and instruments < COPY_SPLIT_MIN_INSTRUMENTS)
+        or connection.in_atomic_block
+    ):
+        return [(start, end)]
+    step = ((end - start).days + 1) / COPY_STREAMS
+    bounds = [start + dt.timedelta(days=round(k * step)) for k in range(COPY_STREAMS)] + [end + dt.timedelta(days=1)]
+    return [(lo, hi - dt.timedelta(days=1)) for lo, hi in itertools.pairwise(bounds)]
 
 
 def bars_columns(
@@ -207,14 +290,17 @@ def bars_columns(
     end: dt.date | None = None,
     active_only: bool = True,
     exchange: str | None = None,
+    prices: bool = False,
 ) -> tuple[BarColumns, dict[int, str]]:
     """THE bars read: numeric columns of every matching bar (unordered), and instrument id -> symbol.
 
     Every bulk reader (batch scoring, training, walk-forward, the backtests, /batch_predict through
     ``bars_panel``, the on-demand feature path through ``bars_frame``) comes through here. On
-    PostgreSQL the bars stream through one binary ``COPY`` of fixed-width numeric fields parsed by
-    ``np.frombuffer`` (docs/performance.md has the A/B against the CSV read); symbols are joined in
-    memory from a second, instrument-sized query. Elsewhere a plain cursor reads the same columns.
+    PostgreSQL the bars stream through binary ``COPY`` of fixed-width numeric fields parsed by
+    ``np.frombuffer`` (docs/performance.md has the A/B against the CSV read; a bulk read streams two
+    date ranges at once, ``_read_copy_binary``); symbols are joined in memory from a second,
+    instrument-sized query. Elsewhere a plain cursor reads the same columns. ``prices``: only what
+    the features read (open, high, low, close, prev_close, volume; series "" and trades NaN).
     """
     where, params = _bars_where(
         instrument_ids=instrument_ids, start=start, end=end, active_only=active_only, exchange=exchange
@@ -222,7 +308,15 @@ def bars_columns(
     bar = connection.ops.quote_name(DailyBar._meta.db_table)
     columns: BarColumns | None = None
     if connection.vendor == "postgresql":
-        columns = _read_copy_binary(f"SELECT {BINARY_SELECT} FROM {bar} b WHERE {where}", params)
+        queries = []
+        listed = None if instrument_ids is None else len(instrument_ids)
+        for lo, hi in _copy_ranges(start, end, instruments=listed):
+            part_where, part_params = _bars_where(
+                instrument_ids=instrument_ids, start=lo, end=hi, active_only=active_only, exchange=exchange
+            )
+            select = PRICES_SELECT if prices else BINARY_SELECT
+            queries.append((f"SELECT {select} FROM {bar} b WHERE {part_where}", part_params))
+        columns = _read_copy_binary(queries, prices)
     if columns is None:
         fields = ", ".join(f"b.{connection.ops.quote_name(name)}" for name in PANEL_FIELDS)
         with connection.cursor() as cursor:
@@ -230,6 +324,8 @@ def bars_columns(
             rows = cursor.fetchall()
         ids, dates, series, *values = zip(*rows, strict=True) if rows else ((),) * (3 + len(PANEL_FIELDS))
         columns = BarColumns.from_rows(ids, dates, series, dict(zip(PANEL_FIELDS, values, strict=True)))
+        if prices:
+            columns = prices_only(columns)
     instruments = Instrument.objects.all()
     if instrument_ids is not None:
         instruments = instruments.filter(id__in=[int(i) for i in instrument_ids])
@@ -272,10 +368,12 @@ def bars_panel(
     end: dt.date | None = None,
     active_only: bool = True,
     exchange: str | None = None,
+    prices: bool = False,
 ) -> Panel:
-    """Bars as a (dates x instruments) panel keyed by instrument id, symbols and series attached."""
+    """Bars as a (dates x instruments) panel keyed by instrument id, symbols and series attached
+    (``prices``: the features' columns only, series "" and trades NaN; see ``bars_columns``)."""
     columns, symbol_of = bars_columns(
-        instrument_ids=instrument_ids, start=start, end=end, active_only=active_only, exchange=exchange
+        instrument_ids=instrument_ids, start=start, end=end, active_only=active_only, exchange=exchange, prices=prices
     )
     if not len(columns):
         raise LookupError("no bars match: ingest bhavcopy files or generate a synthetic market first")

@@ -4,9 +4,11 @@ The run, stage by stage (each stage's seconds land in ``BatchRun.timings``):
 
 1. ``universe``: active instruments with a bar on the date, minus those this model version has
    already scored for it (a rerun after a crash resumes; nothing is scored twice).
-2. ``read_bars``: ONE ``bars_panel`` read of the last ``LOOKBACK + 1`` trading dates, all stocks.
-3. ``features``: ``features_on`` once over the whole panel. It must be the whole universe, because
-   ``rs_rank63`` ranks each stock's return across all of them.
+2. ``read_bars``: ONE ``bars_panel`` read of the last ``LOOKBACK + 1`` trading dates, all stocks
+   (on PostgreSQL two binary ``COPY`` streams over halves of the dates, one snapshot).
+3. ``features``: ``features_on`` once over the whole panel: every window runs over the panel, but
+   only the scored date's row is finished. It must be the whole universe, because ``rs_rank63``
+   ranks each stock's return across all of them.
 4. ``snapshots``: the feature rows go into ``FeatureSnapshot`` (bulk upsert). This is how the rows
    reach the chunks: Celery messages carry instrument ids and the run id, never arrays.
 5. ``score`` + ``write`` (per chunk, summed): each chunk reads its snapshots, scores them with the
@@ -135,7 +137,8 @@ def _universe_features(*, date: dt.date, instrument_ids: Sequence[int], timings:
     """
     started = time.perf_counter()
     dates = market_dates(end=date, count=spec.LOOKBACK + 1)
-    panel = bars_panel(start=dates[0], end=date, active_only=False)
+    # Prices only: the features read no series and no trades, and they are a quarter of the COPY.
+    panel = bars_panel(start=dates[0], end=date, active_only=False, prices=True)
     timings["read_bars"] = time.perf_counter() - started
     started = time.perf_counter()
     rows = features_on(panel, np.datetime64(date, "D"))

@@ -202,3 +202,43 @@ def test_the_truths_on_real_data_count_as_documented(real_parquet: Path) -> None
     assert 0.9 * counts["lock"] < counts["platform"] <= counts["lock"]
     both = int((flags["strict"] & flags["lock"]).sum())
     assert both / counts["strict"] > 0.95  # the lock flag catches nearly every strict circuit
+
+
+def test_the_fast_remainder_is_fmod_bit_for_bit_including_the_odd_values() -> None:
+    """The tick tests divide instead of calling fmod; every value must come out as fmod's would."""
+    rng = np.random.default_rng(5)
+    paise = np.concatenate(
+        [
+            circuits.to_paise(rng.uniform(0.01, 90_000, 50_000)),
+            [np.nan, np.inf, -np.inf, 0.0, -0.0, -5.0, -10.0, -3.0, 7.5, 2.0**51 + 3, 2.0**53, 1e300],
+        ]
+    )
+    per_row = np.where(rng.random(len(paise)) < 0.5, 1.0, 5.0)
+    for tick in (5.0, 1.0, 2.5, 0.0, np.inf, per_row):
+        with np.errstate(invalid="ignore"):
+            expected = np.fmod(paise, tick)
+        got = circuits._remainder(paise, tick)
+        assert np.array_equal(got, expected, equal_nan=True), tick
+        assert np.array_equal(np.signbit(got), np.signbit(expected)), tick  # -0.0 stays -0.0
+    assert (circuits._remainder(paise[:50_000], 5.0) > 0).sum() > 30_000  # most random prices are off-grid
+    for one in (-0.0, -3.0, 1003.0, np.nan):  # a single price (a 0-d array) too
+        got_one = circuits._remainder(np.asarray(one), 5.0)
+        assert np.array_equal(got_one, np.fmod(one, 5.0), equal_nan=True)
+        assert np.signbit(got_one) == np.signbit(np.fmod(one, 5.0))
+    assert circuits.off_grid(10.03)
+    assert not circuits.off_grid(10.05)
+
+
+def test_the_band_estimate_takes_the_callers_upper_lock_mask_unchanged() -> None:
+    rng = np.random.default_rng(8)
+    prev = np.round(rng.uniform(1, 500, (80, 30)) * 20) / 20
+    # A third of the days lock at the 5% band price, the rest close a tick above the previous close.
+    close = np.where(rng.random(prev.shape) < 0.3, circuits.upper_band_price(prev, 5.0), prev + 0.05)
+    high = np.maximum(close, prev) + 0.05 * (rng.random(close.shape) < 0.5)
+    low = np.minimum(close, prev) - 0.05
+    tick = circuits.tick_paise(prev, high, low, close)
+    mask = circuits.upper_lock_mask(close, high, prev, tick=tick)
+    assert mask.any()
+    own = circuits.band_estimate(close, high, low, prev, tick=tick)
+    given = circuits.band_estimate(close, high, low, prev, tick=tick, upper_mask=mask)
+    assert np.array_equal(own, given, equal_nan=True)

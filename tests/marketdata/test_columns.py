@@ -5,7 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from marketdata.columns import ROW_DTYPE, BarColumns, CopyLayoutError, panel_from_columns, parse_copy_binary
+from marketdata.columns import (
+    PRICE_FIELDS,
+    PRICES_ROW_DTYPE,
+    ROW_DTYPE,
+    BarColumns,
+    CopyLayoutError,
+    concat_columns,
+    panel_from_columns,
+    parse_copy_binary,
+    prices_only,
+)
 from marketdata.panel import PANEL_FIELDS
 
 
@@ -59,3 +69,36 @@ def test_duplicate_rows_and_unknown_instruments_are_errors() -> None:
         panel_from_columns(BarColumns.from_rows([1, 1], ["2024-01-02"] * 2, ["EQ"] * 2, values), symbol_of={1: "A"})
     with pytest.raises(LookupError, match="unknown instruments"):
         panel_from_columns(BarColumns.from_rows([1, 2], ["2024-01-02"] * 2, ["EQ"] * 2, values), symbol_of={1: "A"})
+
+
+def test_a_prices_only_stream_becomes_columns_without_series_or_trades() -> None:
+    body = np.zeros(2, dtype=PRICES_ROW_DTYPE)
+    body["n"], body["l_id"], body["l_date"] = 8, 8, 4
+    for k, name in enumerate(PRICE_FIELDS):
+        body[f"l_{name}"] = 8
+        body[name] = [10.0 + k, 20.0 + k]
+    body["id"], body["date"] = [7, 3], [8000, 8001]
+    data = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8 + body.tobytes() + b"\xff\xff"
+    columns = parse_copy_binary(data, prices=True)
+    assert columns.instrument_id.tolist() == [7, 3]
+    assert columns.values["close"].tolist() == [13.0, 23.0]
+    assert columns.values["volume"].tolist() == [15.0, 25.0]
+    assert np.isnan(columns.values["trades"]).all()
+    assert columns.series_names[columns.series_code].tolist() == ["", ""]
+    with pytest.raises(CopyLayoutError):
+        parse_copy_binary(data)  # the full layout refuses a prices-only stream
+    full = parse_copy_binary(_copy_bytes([(1, 8000, b"EQ  ", 10.0)]))
+    assert prices_only(full).values["close"].tolist() == [10.0]
+    assert np.isnan(prices_only(full).values["trades"]).all()
+
+
+def test_parts_of_one_read_concatenate_with_series_codes_on_the_union_of_names() -> None:
+    first = parse_copy_binary(_copy_bytes([(1, 8000, b"EQ  ", 10.0), (2, 8000, b"BE  ", 20.0)]))
+    second = parse_copy_binary(_copy_bytes([(1, 8001, b"SM  ", 11.0), (3, 8001, b"EQ  ", 30.0)]))
+    both = concat_columns([first, second])
+    assert both.series_names.tolist() == ["BE", "EQ", "SM"]
+    assert both.series_names[both.series_code].tolist() == ["EQ", "BE", "SM", "EQ"]
+    assert both.instrument_id.tolist() == [1, 2, 1, 3]
+    assert both.values["close"].tolist() == [10.0, 20.0, 11.0, 30.0]
+    assert both.date.astype(str).tolist() == ["2021-11-26", "2021-11-26", "2021-11-27", "2021-11-27"]
+    assert concat_columns([first]) is first
