@@ -6,7 +6,9 @@ lets every web process reuse work done by another one and by the nightly batch, 
 - Features: 5 minutes. Keys carry the feature-set hash, so a new feature definition never reads
   old vectors; the short TTL bounds how long a corrected bar can be served stale.
 - Predictions: 1 hour. Keys carry the model version id and the feature-set hash, so a promotion or
-  rollback switches to fresh keys at once and can never serve another version's answer.
+  rollback switches to fresh keys at once and can never serve another version's answer. The nightly
+  batch's own answers stay ``BATCH_PREDICTIONS_TTL`` (36 hours): the desk asks at the next open,
+  ~15 hours after the batch, and a rerun of the batch (after a bar correction) writes them again.
 
 A Redis failure degrades to a miss (logged once per outage, ``common.sharedcache``), never to a
 failed request. Hit and miss counts go to
@@ -35,6 +37,7 @@ logger = logging.getLogger("vcp.cache")
 
 FEATURES_TTL = 5 * 60
 PREDICTIONS_TTL = 60 * 60
+BATCH_PREDICTIONS_TTL = 36 * 60 * 60
 KEY_VERSION = "v1"
 
 _stats_lock = threading.Lock()
@@ -89,7 +92,10 @@ class TwoTierCache:
     def get(self, key: str) -> Any:
         return self.get_many([key]).get(key)
 
-    def set_many(self, values: Mapping[str, Any], *, local: bool = True, shared: bool = True) -> None:
+    def set_many(
+        self, values: Mapping[str, Any], *, local: bool = True, shared: bool = True, shared_ttl: float | None = None
+    ) -> None:
+        """``shared_ttl``: the shared tier's lifetime for these values, when not the cache's own."""
         if not values:
             return
         if local:
@@ -97,7 +103,8 @@ class TwoTierCache:
                 self._local.update(values)
         if not shared:
             return
-        sharedcache.guarded(lambda: shared_cache.set_many(dict(values), timeout=self.ttl), None)
+        timeout = self.ttl if shared_ttl is None else shared_ttl
+        sharedcache.guarded(lambda: shared_cache.set_many(dict(values), timeout=timeout), None)
 
     def clear_local(self) -> None:
         with self._lock:

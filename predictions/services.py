@@ -51,7 +51,7 @@ from modelregistry.loader import loader
 from modelregistry.models import ModelVersion
 from modelregistry.selectors import model_version_production_id
 from predictions import selectors
-from predictions.cache import prediction_key, predictions_cache
+from predictions.cache import BATCH_PREDICTIONS_TTL, prediction_key, predictions_cache
 from predictions.choices import SnapshotSource
 from predictions.exceptions import ModelUnavailableError, NoDataForDateError
 from predictions.export import predictions_csv_write
@@ -313,7 +313,8 @@ def _warm(*, date: dt.date, version: ModelVersion) -> int:
         ): Scored(p, hit, t, fresh, hit_new, strict if strict is not None else 0.0)
         for i, p, hit, t, fresh, hit_new, strict in rows
     }
-    predictions_cache.set_many(values, local=False)
+    # Until the next night's batch: the 1-hour default would expire long before the desk's next open.
+    predictions_cache.set_many(values, local=False, shared_ttl=BATCH_PREDICTIONS_TTL)
     return len(values)
 
 

@@ -11,6 +11,7 @@ from django.conf import LazySettings
 from django.core.cache import cache
 from django.db.models import Count
 
+from common import sharedcache
 from common.choices import RunStatus
 from features import spec
 from features.vcp import features_on
@@ -19,7 +20,7 @@ from marketdata.selectors import bars_panel
 from modelregistry.datasets import panel_dataset
 from modelregistry.models import ModelVersion
 from predictions import services
-from predictions.cache import prediction_key
+from predictions.cache import BATCH_PREDICTIONS_TTL, PREDICTIONS_TTL, prediction_key
 from predictions.choices import SnapshotSource
 from predictions.exceptions import ModelUnavailableError, NoDataForDateError
 from predictions.lookups import market_dates
@@ -135,6 +136,10 @@ def test_the_run_keeps_the_version_it_started_with_and_warms_its_cache(
         p.probability, p.will_hit, p.threshold, p.new_circuit_probability, p.will_hit_new, p.strict_probability
     )
     assert run.model_version_id == production.pk
+    if sharedcache.is_shared():  # Redis: the batch's answers outlive the night, not just the 1-hour default
+        full_key = cache.make_and_validate_key(key)
+        ttl = cache._cache.get_client(full_key).ttl(full_key)  # type: ignore[attr-defined]
+        assert PREDICTIONS_TTL < ttl <= BATCH_PREDICTIONS_TTL
 
 
 def test_no_production_model_fails_the_run_with_the_reason(market: Market) -> None:
