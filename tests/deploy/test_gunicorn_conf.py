@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 CONF = Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py"
+# The conf fills these in with setdefault: set through monkeypatch, they are undone after each test.
+DB_LIMITS = ("DB_CONNECT_TIMEOUT", "DB_STATEMENT_TIMEOUT_MS", "DB_LOCK_TIMEOUT_MS", "VCP_DB_QUERY_DEADLINE_SECONDS")
 
 
 @pytest.mark.parametrize(
@@ -38,3 +40,17 @@ def test_every_proxied_topology_turns_gunicorn_access_logs_off() -> None:
     assert 'GUNICORN_ACCESSLOG: "off"' in (root / "docker-compose.yml").read_text()
     assert 'GUNICORN_ACCESSLOG: "off"' in (root / "deploy" / "k8s" / "configmap.yaml").read_text()
     assert "WEB_ACCESSLOG=off" in (root / "scripts" / "serve.sh").read_text()
+
+
+def test_gunicorn_binds_every_address_of_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in DB_LIMITS:
+        monkeypatch.setenv(name, os.environ.get(name, "1"))
+    monkeypatch.setenv("GUNICORN_BIND", "127.0.0.1:8101, unix:/tmp/web-1.sock")
+    assert runpy.run_path(str(CONF))["bind"] == ["127.0.0.1:8101", "unix:/tmp/web-1.sock"]
+    monkeypatch.delenv("GUNICORN_BIND")
+    assert runpy.run_path(str(CONF))["bind"] == ["0.0.0.0:8000"]
+    serve = (CONF.parents[1] / "scripts" / "serve.sh").read_text()
+    nginx = (CONF.parent / "nginx" / "serve.conf").read_text()
+    assert 'unix:$STATE/web-$n.sock"' in serve
+    assert "server unix:@STATE@/web-1.sock" in nginx
+    assert "server unix:@STATE@/web-2.sock" in nginx
