@@ -7,6 +7,10 @@ present), migrates it, loads the parquet with ``bars_ingest`` and prints rows/s,
 twice: forced (the full parse + upsert path, which must report 0 inserted and 0 updated) and
 unforced (the sha256 "already ingested" check). Drops the scratch database at the end unless
 ``--keep``. Refuses to run on SQLite: its numbers say nothing about production.
+
+After each load it prints where the time went: timers wrapped around the stages of the write path
+(the bench's own instrumentation, not the product's), the rest being the file read, the IngestRun
+and the commit.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +69,62 @@ def _write_csv(*, rows: int, seconds: float) -> None:
         writer.writerow(["ingest_seconds", f"{seconds:.1f}", "s", f"{rows} rows"])
 
 
+_STAGES = (
+    ("marketdata.services", "prepare_file", "parse, validate, judge dates (no database)"),
+    ("marketdata.services", "_bar_rows", "bars_upsert: check and reduce the frame"),
+    ("marketdata.services", "_instruments_upsert", "instruments: create, refresh, last bar dates"),
+    ("marketdata.services", "_in_key_order", "sort new rows by (instrument, date)"),
+    ("common.pgbinary", "encode_rows", "binary COPY payload (numpy)"),
+    ("marketdata.services", "copy_in", "COPY stream incl. the payload above"),
+    ("marketdata.bars_copy", "_rebuild", "bulk window: indexes and constraints built again"),
+    ("marketdata.services", "_bars_upsert_staged", "staged upsert (rows not after the last bar)"),
+)
+
+
+def _stage_timers() -> dict[str, float]:
+    """Wrap each stage's function with a timer; returns the dict the timers add their seconds to."""
+    import contextlib
+    import functools
+    import importlib
+
+    spent: dict[str, float] = {}
+
+    def timed(name: str, func: Any) -> Any:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - started
+
+        return wrapper
+
+    for module_name, name, _ in _STAGES:
+        module = importlib.import_module(module_name)
+        if name == "_rebuild":  # the part of bulk_window after its body: time the context's exit
+            window = module.bulk_window
+
+            @contextlib.contextmanager
+            def timed_window(*, rows: int, _window: Any = window) -> Any:
+                with _window(rows=rows) as opened:
+                    yield opened
+                    started = time.perf_counter()
+                spent["_rebuild"] = spent.get("_rebuild", 0.0) + time.perf_counter() - started
+
+            module.bulk_window = timed_window
+        else:
+            setattr(module, name, timed(name, getattr(module, name)))
+    return spent
+
+
+def _print_stages(spent: dict[str, float], total: float) -> None:
+    for _, name, what in _STAGES:
+        if name in spent:
+            print(f"    {spent[name]:6.2f} s  {100 * spent[name] / total:4.0f}%  {what}")
+    spent.clear()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--parquet", type=Path, default=DEFAULT_PARQUET)
@@ -98,6 +159,7 @@ def main() -> int:
 
     from marketdata.services import bars_ingest
 
+    spent = _stage_timers()
     try:
         call_command("migrate", verbosity=0)
         print(f"parquet: {args.parquet} ({args.parquet.stat().st_size / 1e6:.1f} MB)")
@@ -107,14 +169,18 @@ def main() -> int:
         seconds = time.perf_counter() - started
         rows = first.inserted + first.updated + first.unchanged
         print(f"first load:  {first.summary()}")
-        print(f"first load:  {rows:,} rows in {seconds:.1f} s = {rows / seconds:,.0f} rows/s")
+        print(
+            f"first load:  {rows:,} rows in {seconds:.1f} s = {rows / seconds:,.0f} rows/s "
+            f"(load average {os.getloadavg()[0]:.1f})"
+        )
+        _print_stages(spent, seconds)
 
         started = time.perf_counter()
         [again] = bars_ingest(path=args.parquet, progress=True, force=True)
+        reload_seconds = time.perf_counter() - started
         print(f"forced reload: {again.summary()}")
-        print(
-            f"forced reload: {time.perf_counter() - started:.1f} s (inserted={again.inserted} updated={again.updated})"
-        )
+        print(f"forced reload: {reload_seconds:.1f} s (inserted={again.inserted} updated={again.updated})")
+        _print_stages(spent, reload_seconds)
 
         started = time.perf_counter()
         [noop] = bars_ingest(path=args.parquet, progress=False)

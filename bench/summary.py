@@ -29,6 +29,7 @@ OUT = ROOT / "var" / "bench"
 PLAN: dict[str, tuple[list[str], int]] = {
     "inference": (["bench/inference.py", "--quick"], 150),
     "ingest": (["bench/ingest.py"], 240),
+    "generate_market": (["bench/generate_market.py"], 180),
     "batch_scoring": (["bench/batch_scoring.py"], 420),
     "read_bars": (["bench/read_bars.py", "--drop", "--rounds", "2"], 300),
 }

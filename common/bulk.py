@@ -37,16 +37,36 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
-def copy_in(cursor: Any, sql: str, payload: bytes) -> None:
-    """``COPY ... FROM STDIN`` through the driver's cursor behind a Django cursor (psycopg2 or 3)."""
+class _ChunkReader(io.RawIOBase):
+    """A file over byte chunks for psycopg2's ``copy_expert``, which sends each ``read`` as it is."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        super().__init__()
+        self._chunks = iter(chunks)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return next((chunk for chunk in self._chunks if chunk), b"")
+
+
+def copy_in(cursor: Any, sql: str, payload: bytes | Iterable[bytes]) -> None:
+    """``COPY ... FROM STDIN`` through the driver's cursor behind a Django cursor (psycopg2 or 3).
+
+    ``payload`` is the whole stream, or an iterable of its chunks, built one at a time as the driver
+    sends them: one COPY statement, with only the current chunk held in memory.
+    """
     raw = cursor.cursor
+    chunks = [payload] if isinstance(payload, bytes) else payload
     # The driver's cursor bypasses Django's error translation; this restores IntegrityError & co.
     with connection.wrap_database_errors:
         if hasattr(raw, "copy_expert"):  # psycopg2
-            raw.copy_expert(sql, io.BytesIO(payload))
+            raw.copy_expert(sql, _ChunkReader(chunks))
         else:  # psycopg 3
             with raw.copy(sql) as copy:
-                copy.write(payload)
+                for chunk in chunks:
+                    copy.write(chunk)
 
 
 def bulk_upsert(

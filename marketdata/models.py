@@ -37,7 +37,9 @@ class Instrument(models.Model):
 class DailyBar(models.Model):
     """One instrument's trading day, prices in rupees as published (not split-adjusted)."""
 
-    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="bars")
+    # No index of its own: the unique (instrument, date) index leads with instrument_id and serves
+    # every lookup by instrument; a second index only doubled the cost of each bar written.
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="bars", db_index=False)
     date = models.DateField()
     series = models.CharField(max_length=4, blank=True)
     open = models.FloatField()

@@ -19,9 +19,6 @@ from marketdata.choices import Exchange
 from marketdata.services import UpsertCounts, bars_upsert
 from marketdata.synthetic import MAX_DAYS, MAX_STOCKS, SyntheticMarket, generate_market
 
-# Rows per bars_upsert call: the progress bar's step and a bound on the COPY payload in memory.
-CHUNK_ROWS = 200_000
-
 
 class Command(BaseCommand):
     help = (
@@ -86,15 +83,11 @@ class Command(BaseCommand):
 
 
 def _market_upsert(market: SyntheticMarket, *, progress: bool) -> UpsertCounts:
-    """All bars in one transaction, so a failure leaves the database as it was."""
-    counts = UpsertCounts()
+    """All bars in one transaction and one ``bars_upsert`` (a big market gets its bulk window), so a
+    failure leaves the database as it was."""
     bars = market.bars
     with (
         transaction.atomic(),
         tqdm(total=len(bars), unit="bars", unit_scale=True, desc="upsert", disable=not progress) as bar,
     ):
-        for start in range(0, len(bars), CHUNK_ROWS):
-            part = bars.iloc[start : start + CHUNK_ROWS]
-            counts += bars_upsert(frame=part, exchange=Exchange.NSE)
-            bar.update(len(part))
-    return counts
+        return bars_upsert(frame=bars, exchange=Exchange.NSE, progress=bar.update)
