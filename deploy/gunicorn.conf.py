@@ -28,7 +28,9 @@ worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
+# A leak guard, not a routine: at 20,000 each worker restarted every ~40 s at 1,900 req/s, and every
+# restart cost a warm-up (post_worker_init) and a second of a worker's capacity.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "500000"))
 max_requests_jitter = 2000
 # "off" when a proxy in front already logs every request (nginx in make serve and compose, the Ingress
 # in k8s): gunicorn's access line costed 15% of a /predict worker's Python time (docs/performance.md).
@@ -60,6 +62,17 @@ def when_ready(server: Any) -> None:
 
     get_resolver().url_patterns  # noqa: B018 - the import is the point
     connections.close_all()
+
+
+def post_worker_init(worker: Any) -> None:
+    """Load the model, the instruments and the latest session's predictions before the first request
+    (predictions/warmup.py): a fresh worker's first requests would otherwise pay for them."""
+    if os.environ.get("VCP_WEB_WARMUP", "1") == "0":
+        return
+    from predictions.warmup import serving_warm
+
+    timings = serving_warm()
+    worker.log.info("serving state warmed: %s", ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()) or "nothing")
 
 
 def post_fork(server: Any, worker: Any) -> None:

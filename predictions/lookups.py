@@ -74,6 +74,15 @@ def _mark_loaded(what: str) -> None:
         _loaded_at[what] = time.monotonic()
 
 
+def instruments_load_all() -> int:
+    """Load every instrument into this process (what ``instruments_resolve``'s first miss does)."""
+    every = _refs_by_key(market.instruments_by_symbol(symbols=None))
+    with _lock:
+        _instruments.update(every)
+    _mark_loaded("instruments")
+    return len(every)
+
+
 def instruments_resolve(*, requests: Sequence[tuple[str, str | None]]) -> list[InstrumentRef | None]:
     """Instrument for each ``(symbol, exchange or None)``; None where no such instrument exists.
 

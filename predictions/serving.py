@@ -408,7 +408,7 @@ def _explain(model: LoadedModel, row: npt.NDArray[np.float32]) -> tuple[Contribu
         return tuple(native.explain(row, top=EXPLAIN_TOP))
 
 
-def _warm_latest_day(model: LoadedModel, dates: set[dt.date]) -> None:
+def warm_latest_day(model: LoadedModel, dates: set[dt.date]) -> None:
     """At a process's first request for the latest session, copy that session's predictions (all of
     them: the nightly batch put them in the shared tier) into the process's own tier.
 
@@ -478,7 +478,7 @@ def predictions_serve(
             copies[key] = [i]
 
     if not explain:
-        _warm_latest_day(model, {p.date for p in pending.values()})
+        warm_latest_day(model, {p.date for p in pending.values()})
     hits = predictions_cache.get_many(pending)
     misses = []
     for p in pending.values():
