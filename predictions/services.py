@@ -28,8 +28,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -153,6 +153,9 @@ class BatchPlan:
 
     run: BatchRun
     chunks: list[list[int]]
+    # The feature rows this start computed, by instrument id: a run scored in this process uses them
+    # as they are instead of reading back the snapshots it just wrote (Celery chunks read those).
+    features: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 def batch_run_start(*, date: dt.date | None = None, chunk_size: int | None = None) -> BatchPlan:
@@ -182,11 +185,13 @@ def batch_run_start(*, date: dt.date | None = None, chunk_size: int | None = Non
         done = selectors.instruments_scored(date=day, model_version_id=version_id)
         remaining = [i for i in universe if i not in done]
         timings["universe"] = time.perf_counter() - started
+        features: dict[int, np.ndarray] = {}
         if remaining:
             rows = _universe_features(date=day, instrument_ids=remaining, timings=timings)
             started = time.perf_counter()
             feature_snapshots_upsert(date=day, instrument_ids=remaining, rows=rows)
             timings["snapshots"] = time.perf_counter() - started
+            features = {int(i): row for i, row in zip(remaining, rows, strict=True)}
         size = chunk_size or settings.VCP_SCORE_CHUNK_SIZE
         chunks = [remaining[k : k + size] for k in range(0, len(remaining), size)]
         timings["prepare"] = time.perf_counter() - total_started
@@ -200,7 +205,7 @@ def batch_run_start(*, date: dt.date | None = None, chunk_size: int | None = Non
     except Exception as exc:
         batch_run_fail(batch_run_id=run.pk, error=f"{type(exc).__name__}: {exc}")
         raise
-    return BatchPlan(run=run, chunks=chunks)
+    return BatchPlan(run=run, chunks=chunks, features=features)
 
 
 def batch_run_inline(*, date: dt.date | None = None, chunk_size: int | None = None) -> BatchRun:
@@ -210,16 +215,23 @@ def batch_run_inline(*, date: dt.date | None = None, chunk_size: int | None = No
     """
     plan = batch_run_start(date=date, chunk_size=chunk_size)
     try:
-        results = [batch_run_chunk_score(batch_run_id=plan.run.pk, instrument_ids=chunk) for chunk in plan.chunks]
+        results = [
+            batch_run_chunk_score(batch_run_id=plan.run.pk, instrument_ids=chunk, features=plan.features)
+            for chunk in plan.chunks
+        ]
         return batch_run_finalize(batch_run_id=plan.run.pk, chunk_results=results)
     except Exception as exc:
         batch_run_fail(batch_run_id=plan.run.pk, error=f"{type(exc).__name__}: {exc}")
         raise
 
 
-def batch_run_chunk_score(*, batch_run_id: int, instrument_ids: Sequence[int]) -> dict[str, Any]:
+def batch_run_chunk_score(
+    *, batch_run_id: int, instrument_ids: Sequence[int], features: Mapping[int, np.ndarray] | None = None
+) -> dict[str, Any]:
     """Score one chunk of a run from its feature snapshots and upsert the predictions.
 
+    ``features``: the rows ``batch_run_start`` computed in this process (``BatchPlan.features``),
+    used instead of reading the snapshots back; they hold the same float32 values.
     Idempotent: instruments this run's model version already scored for the date are skipped, and
     the counters move only when this call wrote rows, so a retry or a redelivery changes nothing twice.
     """
@@ -230,15 +242,18 @@ def batch_run_chunk_score(*, batch_run_id: int, instrument_ids: Sequence[int]) -
     todo = [int(i) for i in instrument_ids if int(i) not in done]
     if not todo:
         return {"scored": 0, "score": 0.0, "write": 0.0}
-    stored = dict(
-        FeatureSnapshot.objects.filter(
-            date=run.date, feature_set_hash=spec.FEATURE_SET_HASH, instrument_id__in=todo
-        ).values_list("instrument_id", "values")
-    )
-    missing = [i for i in todo if i not in stored]
-    if missing:
-        raise LookupError(f"batch run {batch_run_id}: no feature snapshot for instruments {missing[:10]}")
-    matrix = np.array([[np.nan if v is None else v for v in stored[i]] for i in todo], dtype=np.float32)
+    if features is not None and all(i in features for i in todo):
+        matrix = np.stack([features[i] for i in todo]).astype(np.float32)
+    else:
+        stored = dict(
+            FeatureSnapshot.objects.filter(
+                date=run.date, feature_set_hash=spec.FEATURE_SET_HASH, instrument_id__in=todo
+            ).values_list("instrument_id", "values")
+        )
+        missing = [i for i in todo if i not in stored]
+        if missing:
+            raise LookupError(f"batch run {batch_run_id}: no feature snapshot for instruments {missing[:10]}")
+        matrix = np.array([[np.nan if v is None else v for v in stored[i]] for i in todo], dtype=np.float32)
     scorer = loader.get(run.model_version_id).native()
     scores = scorer.score(matrix)
     score_seconds = time.perf_counter() - started

@@ -4,6 +4,7 @@ import csv
 import datetime as dt
 import itertools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -169,11 +170,11 @@ def test_a_failing_chunk_fails_an_inline_run_and_a_rerun_completes_it(
     real = services.batch_run_chunk_score
     calls = {"n": 0}
 
-    def second_chunk_fails(*, batch_run_id: int, instrument_ids: list[int]) -> dict[str, object]:
+    def second_chunk_fails(*, batch_run_id: int, instrument_ids: list[int], **rest: Any) -> dict[str, object]:
         calls["n"] += 1
         if calls["n"] >= 2:  # the first chunk succeeds, the second fails
             raise RuntimeError("disk full")
-        return real(batch_run_id=batch_run_id, instrument_ids=instrument_ids)
+        return real(batch_run_id=batch_run_id, instrument_ids=instrument_ids, **rest)
 
     monkeypatch.setattr(services, "batch_run_chunk_score", second_chunk_fails)
     with pytest.raises(RuntimeError, match="disk full"):
@@ -219,3 +220,24 @@ def test_rs_rank63_ranks_the_same_cross_section_as_training(market: Market, prod
             compared += 1
     assert compared > 0
     assert not FeatureSnapshot.objects.filter(date=market.last, instrument_id=gone.pk).exists()  # not scored
+
+
+def test_an_inline_run_scores_the_rows_it_computed_exactly_as_chunks_reading_the_snapshots(
+    market: Market, production: ModelVersion
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    plan = services.batch_run_start(date=market.last, chunk_size=7)
+    assert set(plan.features) == {i for chunk in plan.chunks for i in chunk}
+    with CaptureQueriesContext(connection) as queries:
+        for chunk in plan.chunks:
+            services.batch_run_chunk_score(batch_run_id=plan.run.pk, instrument_ids=chunk, features=plan.features)
+    assert not any("predictions_featuresnapshot" in q["sql"] for q in queries.captured_queries)
+    from_memory = dict(Prediction.objects.filter(date=market.last).values_list("instrument_id", "probability"))
+    Prediction.objects.filter(date=market.last).delete()
+    for chunk in plan.chunks:  # as Celery runs them: from the stored snapshots
+        services.batch_run_chunk_score(batch_run_id=plan.run.pk, instrument_ids=chunk)
+    from_snapshots = dict(Prediction.objects.filter(date=market.last).values_list("instrument_id", "probability"))
+    assert from_memory == from_snapshots
+    assert len(from_memory) == len(plan.features)
