@@ -11,9 +11,10 @@ The run, stage by stage (each stage's seconds land in ``BatchRun.timings``):
    ranks each stock's return across all of them.
 4. ``snapshots``: the feature rows go into ``FeatureSnapshot`` (bulk upsert). This is how the rows
    reach the chunks: Celery messages carry instrument ids and the run id, never arrays.
-5. ``score`` + ``write`` (per chunk, summed): each chunk reads its snapshots, scores them with the
-   native booster of the run's model version (fixed when the run starts, so a promotion mid-run
-   cannot mix versions) and upserts its ``Prediction`` rows. Chunks are idempotent.
+5. ``score`` + ``write`` (per chunk, summed): each chunk reads its snapshots (an inline run uses the
+   rows step 3 computed, the same float32 values), scores them with the native booster of the run's
+   model version (fixed when the run starts, so a promotion mid-run cannot mix versions) and upserts
+   its ``Prediction`` rows. Chunks are idempotent.
 6. ``rank``, ``export``, ``warm``: the finalize step ranks the day in one SQL statement, writes
    ``VCP_EXPORT_DIR/predictions_YYYY-MM-DD.csv``, warms the shared prediction cache, closes the run.
 
