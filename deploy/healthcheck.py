@@ -49,10 +49,15 @@ def _broker_url() -> str:
     return url
 
 
+def web_port() -> str:
+    """The port of the first TCP address in GUNICORN_BIND (which may also list unix sockets)."""
+    addresses = [a.strip() for a in os.environ.get("GUNICORN_BIND", "0.0.0.0:8000").split(",") if a.strip()]
+    tcp = [a for a in addresses if not a.startswith("unix:")]
+    return (tcp[0] if tcp else "0.0.0.0:8000").rsplit(":", 1)[-1]
+
+
 def check_web() -> str | None:
-    bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-    port = bind.rsplit(":", 1)[-1]
-    return _http_ok(f"http://127.0.0.1:{port}/api/v1/health", host=_site_host())
+    return _http_ok(f"http://127.0.0.1:{web_port()}/api/v1/health", host=_site_host())
 
 
 def check_worker() -> str | None:

@@ -54,3 +54,13 @@ def test_gunicorn_binds_every_address_of_a_comma_separated_list(monkeypatch: pyt
     assert 'unix:$STATE/web-$n.sock"' in serve
     assert "server unix:@STATE@/web-1.sock" in nginx
     assert "server unix:@STATE@/web-2.sock" in nginx
+
+
+def test_the_web_health_check_finds_the_tcp_port_among_the_bind_addresses(monkeypatch: pytest.MonkeyPatch) -> None:
+    healthcheck = runpy.run_path(str(CONF.parent / "healthcheck.py"), run_name="healthcheck")
+    monkeypatch.setenv("GUNICORN_BIND", "unix:/tmp/web-1.sock, 127.0.0.1:8101")
+    assert healthcheck["web_port"]() == "8101"
+    monkeypatch.setenv("GUNICORN_BIND", "0.0.0.0:8000")
+    assert healthcheck["web_port"]() == "8000"
+    monkeypatch.delenv("GUNICORN_BIND")
+    assert healthcheck["web_port"]() == "8000"
