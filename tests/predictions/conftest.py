@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from celery import current_app
@@ -66,3 +67,20 @@ def market(db: None) -> Market:
 def symbol_with_bar(day: dt.date) -> str:
     """An active instrument that traded on ``day``."""
     return Instrument.objects.filter(bars__date=day, active=True).order_by("symbol").values_list("symbol", flat=True)[0]
+
+
+@pytest.fixture
+def shared_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many keys each read of the shared (Redis) cache tier asked for, in order."""
+    from predictions import cache
+
+    reads: list[int] = []
+    real = cache.shared_cache.get_many
+
+    def counting(keys: Any) -> Any:
+        keys = list(keys)
+        reads.append(len(keys))
+        return real(keys)
+
+    monkeypatch.setattr(cache.shared_cache, "get_many", counting)
+    return reads

@@ -213,11 +213,11 @@ def test_the_hot_path_only_runs_under_the_policies_it_replays(settings: Any) -> 
 
 
 def test_the_first_request_for_the_latest_session_copies_its_predictions_into_the_process(
-    market: Market, production: ModelVersion, client_api: APIClient, monkeypatch: pytest.MonkeyPatch
+    market: Market, production: ModelVersion, client_api: APIClient, shared_reads: list[int]
 ) -> None:
     from common import sharedcache
     from features import spec
-    from predictions import cache, lookups, serving
+    from predictions import lookups, serving
     from predictions.cache import prediction_key, predictions_cache
 
     if not sharedcache.is_shared():
@@ -236,14 +236,6 @@ def test_the_first_request_for_the_latest_session_copies_its_predictions_into_th
         for pk in traded
     }
     predictions_cache.set_many(keys, local=False)  # what the nightly batch's warm step does
-    shared_reads: list[int] = []
-    real = cache.shared_cache.get_many
-
-    def counting(wanted: Any) -> Any:
-        shared_reads.append(len(list(wanted)))
-        return real(wanted)
-
-    monkeypatch.setattr(cache.shared_cache, "get_many", counting)
     first = _answer(client_api, {"symbol": symbol_with_bar(market.last)})
     assert first[0] == 200
     assert json.loads(first[1])["served_from"] == "cache"

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from common import sharedcache
 from modelregistry.loader import loader
 from modelregistry.models import ModelVersion
-from predictions import cache, services, serving
+from predictions import services, serving
 from predictions.cache import caches_clear_local
 from predictions.exceptions import ModelUnavailableError
 from predictions.lookups import lookups_clear
@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_serving_stat
 
 
 def test_after_the_warm_up_a_prediction_reads_no_bars_instruments_or_shared_cache(
-    market: Market, production: ModelVersion, client_api: APIClient, monkeypatch: pytest.MonkeyPatch
+    market: Market, production: ModelVersion, client_api: APIClient, shared_reads: list[int]
 ) -> None:
     services.batch_run_inline(date=market.last)  # the nightly batch fills the shared tier
     # A fresh worker: nothing in this process (the shared tier keeps what the batch put there).
@@ -33,14 +33,7 @@ def test_after_the_warm_up_a_prediction_reads_no_bars_instruments_or_shared_cach
     lookups_clear()
     timings = serving_warm()
     assert set(timings) == {"model", "instruments", "latest_session"}
-    shared_reads: list[int] = []
-    real = cache.shared_cache.get_many
-
-    def counting(keys: Any) -> Any:
-        shared_reads.append(len(list(keys)))
-        return real(keys)
-
-    monkeypatch.setattr(cache.shared_cache, "get_many", counting)
+    shared_reads.clear()  # the warm-up's own copy of the session; from here on, nothing
     client_api.post("/api/v1/predict", data=json.dumps({"symbol": "WARMUP"}), content_type="application/json")
     symbol = symbol_with_bar(market.last)
     with CaptureQueriesContext(connection) as queries:
