@@ -17,14 +17,13 @@ import io
 import os
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ingest import _database_url, _recreate  # noqa: E402  (bench/ is a folder of scripts)
+from ingest import _database_url, _recreate, django_on_scratch  # noqa: E402  (bench/ is a folder of scripts)
 
 _COUNTS = re.compile(r"inserted (\d+), updated (\d+), unchanged (\d+)")
 
@@ -56,19 +55,7 @@ def main() -> int:
         print("bench/generate_market.py needs DATABASE_URL=postgres://... (refusing SQLite)", file=sys.stderr)
         return 2
     admin_url = _database_url(url, "postgres")
-    _recreate(admin_url, args.database)
-    os.environ.update(
-        DATABASE_URL=_database_url(url, args.database),
-        DJANGO_SETTINGS_MODULE="vcp_platform.settings",
-        DEBUG="1",
-        VCP_LOG_TO_FILE="0",
-        VCP_DATA_DIR=tempfile.mkdtemp(prefix="vcp_bench_generate_"),
-        LOG_LEVEL="WARNING",
-    )
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    django_on_scratch(url, args.database, data_prefix="vcp_bench_generate_")
     from django.core.management import call_command
     from django.db import connection
 

@@ -55,6 +55,24 @@ def _recreate(admin_url: str, name: str, *, drop_only: bool = False) -> None:
         conn.close()
 
 
+def django_on_scratch(url: str, name: str, *, data_prefix: str) -> None:
+    """(Re)create the scratch database ``name`` on ``url``'s server and set Django up on it, with a
+    temporary data directory and quiet logs (shared with bench/generate_market.py)."""
+    _recreate(_database_url(url, "postgres"), name)
+    os.environ.update(
+        DATABASE_URL=_database_url(url, name),
+        DJANGO_SETTINGS_MODULE="vcp_platform.settings",
+        DEBUG="1",
+        VCP_LOG_TO_FILE="0",
+        VCP_DATA_DIR=tempfile.mkdtemp(prefix=data_prefix),
+        LOG_LEVEL="WARNING",
+    )
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
 def _write_csv(*, rows: int, seconds: float) -> None:
     """The first load's figures for bench/summary.py (var/bench/ingest.csv)."""
     import csv
@@ -141,19 +159,7 @@ def main() -> int:
         return 2
 
     admin_url = _database_url(url, "postgres")
-    _recreate(admin_url, args.database)
-    os.environ.update(
-        DATABASE_URL=_database_url(url, args.database),
-        DJANGO_SETTINGS_MODULE="vcp_platform.settings",
-        DEBUG="1",
-        VCP_LOG_TO_FILE="0",
-        VCP_DATA_DIR=tempfile.mkdtemp(prefix="vcp_bench_ingest_"),
-        LOG_LEVEL="WARNING",
-    )
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    django_on_scratch(url, args.database, data_prefix="vcp_bench_ingest_")
     from django.core.management import call_command
     from django.db import connection
 
